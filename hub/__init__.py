@@ -1,0 +1,1 @@
+"""homelab-hub: an event-driven monitoring hub for homelabs."""

@@ -1,0 +1,89 @@
+"""`homelab-hub`: `run`, `check-config` (and `token` when the API is installed); chatter on stderr."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from hub.config import ConfigErrors, load_config
+
+from .integration import discover_integrations
+from .runtime import Hub, hub_version
+
+__all__ = ["main"]
+
+_LOGGER = logging.getLogger("hub")
+STOP_GRACE_SECONDS = 5.0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="homelab-hub", description="Monitoring hub for homelabs.")
+    parser.add_argument("--version", action="version", version=f"homelab-hub {hub_version()}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    run = commands.add_parser("run", help="run the hub")
+    run.add_argument("-c", "--config", type=Path, default=Path("config"), help="config directory (default: config)")
+    run.add_argument("--log-level", choices=("debug", "info", "warning", "error"), help="overrides hub.log_level")
+    check = commands.add_parser("check-config", help="validate the config and exit 0 (valid) or 1")
+    check.add_argument("-c", "--config", type=Path, default=Path("config"), help="config directory (default: config)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "check-config":
+        return _check_config(args.config)
+    return _run(args.config, args.log_level)
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        datefmt="%Y-%m-%d %H:%M:%S",
+        stream=sys.stderr,
+    )
+
+
+def _check_config(directory: Path) -> int:
+    try:
+        config = load_config(directory, discover_integrations())
+    except ConfigErrors as errors:
+        print(f"Invalid config ({len(errors.errors)} error{'s' * (len(errors.errors) != 1)}):", file=sys.stderr)
+        for error in errors.errors:
+            print(f"  {error}", file=sys.stderr)
+        return 1
+    print(
+        f"Config OK: node {config.hub.name!r}, {len(config.integrations)} integration(s)",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _run(directory: Path, log_level: str | None) -> int:
+    try:
+        config = load_config(directory, discover_integrations())
+    except ConfigErrors as errors:
+        _setup_logging("error")
+        for error in errors.errors:
+            print(str(error), file=sys.stderr)
+        return 1
+    _setup_logging(log_level or config.hub.log_level)
+    hub = Hub(config, discover_integrations())
+    try:
+        asyncio.run(_serve(hub))
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+async def _serve(hub: Hub) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await hub.run(stop)

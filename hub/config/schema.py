@@ -1,0 +1,186 @@
+"""`load_config`: the whole config directory validated into a typed `Config`, or every error found."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ValidationError
+
+from hub.core import slugify
+
+from .errors import ConfigError, ConfigErrors, KeyPath
+from .loader import LoadedYaml, load_yaml
+from .models import HubSection
+from .validation import parse_duration
+
+__all__ = ["CONFIG_FILE", "Config", "IntegrationEntry", "IntegrationSpec", "load_config"]
+
+CONFIG_FILE = "hub.yaml"
+_TOP_LEVEL = ("hub", "integrations")
+_COMMON_KEYS = ("platform", "name", "interval", "timeout", "enabled")
+_MAX_DEFAULT_TIMEOUT = timedelta(seconds=30)
+
+
+class IntegrationSpec(Protocol):
+    """What the config needs to know of an integration class."""
+
+    @property
+    def domain(self) -> str: ...
+
+    @property
+    def config_model(self) -> type[BaseModel]: ...
+
+    @property
+    def default_interval(self) -> timedelta: ...
+
+
+@dataclass(frozen=True, slots=True)
+class IntegrationEntry:
+    """One configured integration: the options every integration has, and its own validated model."""
+
+    platform: str
+    id: str
+    name: str
+    interval: timedelta
+    timeout: timedelta
+    enabled: bool
+    options: BaseModel
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    hub: HubSection
+    integrations: tuple[IntegrationEntry, ...]
+    directory: Path
+
+
+def load_config(directory: Path, known: Mapping[str, IntegrationSpec]) -> Config:
+    """Load `<directory>/hub.yaml`; raises `ConfigErrors` listing every problem with file:line and key path."""
+    loaded = load_yaml(directory / CONFIG_FILE)
+    return _Validator(loaded, known).validate(directory)
+
+
+class _Validator:
+    def __init__(self, loaded: LoadedYaml, known: Mapping[str, IntegrationSpec]) -> None:
+        self.loaded = loaded
+        self.known = known
+        self.errors: list[ConfigError] = []
+
+    def error(self, path: KeyPath, message: str) -> None:
+        mark = self.loaded.mark_for(path)
+        self.errors.append(ConfigError(mark.file if mark else CONFIG_FILE, mark.line if mark else None, path, message))
+
+    def validate(self, directory: Path) -> Config:
+        data = self.loaded.data if self.loaded.data is not None else {}
+        if not isinstance(data, dict):
+            self.error((), f"expected a mapping with the keys {', '.join(_TOP_LEVEL)}")
+            raise ConfigErrors(self.errors)
+        for key in data:
+            if key not in _TOP_LEVEL:
+                self.error((key,), f"unknown key; expected one of: {', '.join(_TOP_LEVEL)}")
+        hub = self.model(HubSection, data.get("hub") or {}, ("hub",))
+        integrations = self.integrations(data.get("integrations") or [])
+        if self.errors or hub is None:
+            raise ConfigErrors(self.errors)
+        return Config(hub=hub, integrations=integrations, directory=directory)
+
+    def model(self, model: type[BaseModel], value: Any, path: KeyPath) -> Any:
+        try:
+            return model.model_validate(value)
+        except ValidationError as err:
+            for detail in err.errors():
+                self.pydantic_error(path, detail)
+            return None
+
+    def pydantic_error(self, base: KeyPath, detail: Any) -> None:
+        location = tuple(part for part in detail["loc"] if not _is_union_tag(part))
+        path = (*base, *location)
+        kind = detail["type"]
+        if kind == "extra_forbidden":
+            message = "unknown key"
+        elif kind == "missing":
+            message = "required key is missing"
+        else:
+            message = str(detail["msg"]).removeprefix("Value error, ")
+            if path not in self.loaded.secret_paths and kind not in ("value_error",):
+                message += f", got {_short(detail.get('input'))}"
+        self.error(path, message)
+
+    def integrations(self, items: Any) -> tuple[IntegrationEntry, ...]:
+        if not isinstance(items, list):
+            self.error(("integrations",), "expected a list of integrations, each with a platform")
+            return ()
+        entries: list[IntegrationEntry] = []
+        seen: set[str] = set()
+        for index, item in enumerate(items):
+            entry = self.integration(item, ("integrations", index))
+            if entry is None:
+                continue
+            if entry.id in seen:
+                self.error(
+                    (*("integrations", index), "name"),
+                    f"duplicate integration id {entry.id!r}; give it a name",
+                )
+                continue
+            seen.add(entry.id)
+            entries.append(entry)
+        return tuple(entries)
+
+    def integration(self, item: Any, path: KeyPath) -> IntegrationEntry | None:
+        if not isinstance(item, dict):
+            self.error(path, "expected a mapping with a platform")
+            return None
+        platform = item.get("platform")
+        if not isinstance(platform, str):
+            self.error((*path, "platform"), "required key is missing" if platform is None else "expected a name")
+            return None
+        spec = self.known.get(platform)
+        if spec is None:
+            self.error((*path, "platform"), f"unknown platform {platform!r}; known: {', '.join(sorted(self.known))}")
+            return None
+        errors_before = len(self.errors)
+        interval = self.duration(item, "interval", path, spec.default_interval)
+        timeout = self.duration(item, "timeout", path, min(interval, _MAX_DEFAULT_TIMEOUT))
+        enabled = item.get("enabled", True)
+        if not isinstance(enabled, bool):
+            self.error((*path, "enabled"), f"expected true or false, got {_short(enabled)}")
+        name = item.get("name")
+        if name is not None and not (isinstance(name, str) and slugify(name)):
+            self.error((*path, "name"), f"expected a name, got {_short(name)}")
+        own = {key: value for key, value in item.items() if key not in _COMMON_KEYS}
+        options = self.model(spec.config_model, own, path)
+        if len(self.errors) > errors_before or options is None:
+            return None
+        label = name if isinstance(name, str) else platform
+        return IntegrationEntry(
+            platform=platform,
+            id=slugify(label),
+            name=label,
+            interval=interval,
+            timeout=timeout,
+            enabled=bool(enabled),
+            options=options,
+        )
+
+    def duration(self, item: dict[str, Any], key: str, path: KeyPath, default: timedelta) -> timedelta:
+        if key not in item:
+            return default
+        try:
+            return parse_duration(item[key])
+        except ValueError as err:
+            self.error((*path, key), str(err))
+            return default
+
+
+def _is_union_tag(part: object) -> bool:
+    # pydantic puts the chosen union member's class name into `loc` (e.g. "MqttConfig"); it is no key.
+    return isinstance(part, str) and part[:1].isupper()
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -1,0 +1,65 @@
+"""The hub's core vocabulary: events, states, context, entities, services and the clock seam."""
+
+from .context import Context, ulid
+from .core import Core
+from .entity import NO_INSTANCE, DeviceInfo, EntityDescription, Platform, StateValue, entity_id_for, slugify
+from .errors import HubError, InvalidEntityId, InvalidState, ServiceNotFound, ServiceValidationError
+from .events import (
+    EVENT_CALL_SERVICE,
+    EVENT_HUB_STARTED,
+    EVENT_HUB_STOP,
+    EVENT_INTEGRATION_HEALTH_CHANGED,
+    EVENT_SERVICE_REGISTERED,
+    EVENT_STATE_CHANGED,
+    MATCH_ALL,
+    Event,
+    EventBus,
+    EventOrigin,
+    EventType,
+    Unsubscribe,
+)
+from .registry import EVENT_ENTITY_REGISTRY_UPDATED, EntityRegistry, RegistryEntry
+from .services import ServiceCall, ServiceDescription, ServiceRegistry
+from .states import STATE_UNAVAILABLE, STATE_UNKNOWN, State, StateMachine, split_entity_id, valid_entity_id
+
+__all__ = [
+    "EVENT_CALL_SERVICE",
+    "EVENT_ENTITY_REGISTRY_UPDATED",
+    "EVENT_HUB_STARTED",
+    "EVENT_HUB_STOP",
+    "EVENT_INTEGRATION_HEALTH_CHANGED",
+    "EVENT_SERVICE_REGISTERED",
+    "EVENT_STATE_CHANGED",
+    "MATCH_ALL",
+    "NO_INSTANCE",
+    "STATE_UNAVAILABLE",
+    "STATE_UNKNOWN",
+    "Context",
+    "Core",
+    "DeviceInfo",
+    "EntityDescription",
+    "EntityRegistry",
+    "Event",
+    "EventBus",
+    "EventOrigin",
+    "EventType",
+    "HubError",
+    "InvalidEntityId",
+    "InvalidState",
+    "Platform",
+    "RegistryEntry",
+    "ServiceCall",
+    "ServiceDescription",
+    "ServiceNotFound",
+    "ServiceRegistry",
+    "ServiceValidationError",
+    "State",
+    "StateMachine",
+    "StateValue",
+    "Unsubscribe",
+    "entity_id_for",
+    "slugify",
+    "split_entity_id",
+    "ulid",
+    "valid_entity_id",
+]

@@ -1,0 +1,91 @@
+"""`EntityDescription` and `DeviceInfo`: entities declared as frozen data, plus the id and slug rules."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Generic, Literal, TypeVar
+
+__all__ = [
+    "NO_INSTANCE",
+    "DeviceInfo",
+    "EntityDescription",
+    "Platform",
+    "StateValue",
+    "entity_id_for",
+    "slugify",
+]
+
+Platform = Literal["sensor", "binary_sensor", "switch", "button"]
+StateValue = str | int | float | bool | datetime | None
+NO_INSTANCE = ""
+
+_SnapT = TypeVar("_SnapT")
+_NON_SLUG = re.compile(r"[^a-z0-9_]+")
+_UNDERSCORES = re.compile(r"_{2,}")
+
+
+def slugify(text: str, *, separator: str = "_") -> str:
+    """Home Assistant's slug: ASCII lowercase, runs of other characters folded into one separator."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = _UNDERSCORES.sub("_", _NON_SLUG.sub("_", ascii_text.lower())).strip("_")
+    return slug.replace("_", separator) if separator != "_" else slug
+
+
+def entity_id_for(platform: str, node: str, key: str) -> str:
+    """`<platform>.<node>_<key>`, both parts slugged."""
+    return f"{platform}.{slugify(f'{node}_{key}')}"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DeviceInfo:
+    """A device entities belong to: the host itself, or one container on it (`via_device` the host)."""
+
+    identifier: str
+    name: str
+    manufacturer: str | None = None
+    model: str | None = None
+    sw_version: str | None = None
+    via_device: str | None = None
+    configuration_url: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {key: getattr(self, key) for key in self.__slots__ if getattr(self, key) is not None}
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class EntityDescription(Generic[_SnapT]):
+    """One kind of entity an integration provides, with a pure function from its snapshot to a value.
+
+    `value(snapshot, instance)` gets `NO_INSTANCE` for a single entity; with `instances`, one entity is
+    made per instance the snapshot has (a disk, an interface, a container) and `key` and `name` may hold
+    `{instance}`. With `counter=True` the value is a cumulative counter and the hub publishes its rate per
+    second between two snapshots instead. For `switch` and `button` entities, `commands` maps an accepted
+    payload (`ON`, `OFF`, `PRESS`) to the service of the integration's domain that carries it out.
+    """
+
+    key: str
+    name: str
+    value: Callable[[_SnapT, str], StateValue]
+    platform: Platform = "sensor"
+    unit: str | None = None
+    device_class: str | None = None
+    state_class: str | None = None
+    icon: str | None = None
+    entity_category: Literal["diagnostic", "config"] | None = None
+    enabled_by_default: bool = True
+    instances: Callable[[_SnapT], Iterable[str]] | None = None
+    attributes: Callable[[_SnapT, str], Mapping[str, Any]] | None = None
+    device: Callable[[_SnapT, str], DeviceInfo] | None = None
+    counter: bool = False
+    precision: int | None = None
+    commands: Mapping[str, str] = field(default_factory=dict)
+
+    def key_for(self, instance: str) -> str:
+        return slugify(self.key.format(instance=instance)) if instance else self.key
+
+    def name_for(self, instance: str) -> str:
+        return self.name.format(instance=instance) if instance else self.name

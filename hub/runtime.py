@@ -1,0 +1,143 @@
+"""`Hub`: builds every part from the config, starts them in order and stops them in reverse."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import platform
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from hub.config import Config, IntegrationEntry, load_config
+from hub.core import EVENT_HUB_STARTED, EVENT_HUB_STOP, Core, DeviceInfo
+
+from .control import UnknownIntegration
+from .entity_commands import register_entity_commands
+from .health import HealthRegistry
+from .health_entities import HealthEntities
+from .host import IntegrationHost
+from .integration import Integration
+from .scheduler import PollerSpec, spread_offsets
+
+__all__ = ["Hub", "hub_version"]
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def hub_version() -> str:
+    try:
+        return version("homelab-hub")
+    except PackageNotFoundError:
+        return "0.0.0"
+
+
+class Hub:
+    """One running hub: the core, its sinks and API, and a host per enabled integration."""
+
+    def __init__(self, config: Config, available: Mapping[str, type[Integration[Any, Any]]]) -> None:
+        self.config = config
+        self.available = available
+        self.core = Core(config.hub.name)
+        self.health = HealthRegistry()
+        self.version = hub_version()
+        self.device = DeviceInfo(
+            identifier=self.core.node,
+            name=self.core.node,
+            manufacturer="homelab-hub",
+            model=f"{platform.system()} {platform.machine()}".strip(),
+            sw_version=self.version,
+        )
+        self._hosts: dict[str, IntegrationHost] = {}
+        self._host_stacks: dict[str, AsyncExitStack] = {}
+        self._reload_lock = asyncio.Lock()
+
+    @asynccontextmanager
+    async def lifespan(self) -> AsyncIterator[Hub]:
+        """Start sinks and API first (so restored states and listeners are ready), then integrations."""
+        async with AsyncExitStack() as stack:
+            for part in self._parts():
+                await stack.enter_async_context(part)
+            for undo in register_entity_commands(self.core):
+                stack.callback(undo)
+            stack.callback(HealthEntities(self.core, self.health, self.device).start())
+            stack.push_async_callback(self._stop_integrations)
+            await self._start_integrations(self.config.integrations)
+            self.core.bus.fire(EVENT_HUB_STARTED, {"version": self.version, "node": self.core.node})
+            _LOGGER.info("homelab-hub %s running as node %r", self.version, self.core.node)
+            try:
+                yield self
+            finally:
+                self.core.bus.fire(EVENT_HUB_STOP, {})
+
+    async def run(self, stop: asyncio.Event) -> None:
+        async with self.lifespan():
+            await stop.wait()
+            _LOGGER.info("Stopping")
+
+    def _parts(self) -> list[AbstractAsyncContextManager[Any]]:
+        """The sinks and the API, in start order; each is optional and configured under `hub:`."""
+        return []
+
+    async def _start_integrations(self, entries: tuple[IntegrationEntry, ...]) -> None:
+        enabled = [entry for entry in entries if entry.enabled]
+        offsets = spread_offsets(
+            PollerSpec(e.id, e.interval.total_seconds(), e.timeout.total_seconds()) for e in enabled
+        )
+        for entry in enabled:
+            health = self.health.create(entry.id, "integration")
+            host = IntegrationHost(
+                self.core,
+                entry,
+                self.available[entry.platform],
+                health,
+                offset=offsets[entry.id],
+                host_device=self.device,
+            )
+            stack = AsyncExitStack()
+            await stack.enter_async_context(host.lifespan())
+            self._hosts[entry.id] = host
+            self._host_stacks[entry.id] = stack
+
+    async def _stop_integration(self, integration_id: str) -> None:
+        host = self._hosts.pop(integration_id)
+        await self._host_stacks.pop(integration_id).aclose()
+        host.writer.remove_all()
+        self.health.remove(integration_id)
+
+    async def _stop_integrations(self) -> None:
+        for integration_id in reversed(list(self._hosts)):
+            await self._host_stacks.pop(integration_id).aclose()
+        self._hosts.clear()
+
+    # HubControl, for the API
+
+    def integrations(self) -> list[dict[str, Any]]:
+        return [host.info() for host in self._hosts.values()]
+
+    async def poll_now(self, integration_id: str) -> None:
+        host = self._hosts.get(integration_id)
+        if host is None or host.poller is None:
+            raise UnknownIntegration(integration_id)
+        host.poller.request()
+
+    async def reload(self) -> list[str]:
+        """Apply a changed config's integrations; `hub:` changes need a restart and are reported as such."""
+        async with self._reload_lock:
+            config = load_config(self.config.directory, self.available)
+            changes: list[str] = []
+            new = {entry.id: entry for entry in config.integrations}
+            for integration_id, host in list(self._hosts.items()):
+                if new.get(integration_id) != host.entry:
+                    await self._stop_integration(integration_id)
+                    changes.append(f"stopped {integration_id}")
+            started = tuple(e for e in config.integrations if e.id not in self._hosts)
+            await self._start_integrations(started)
+            changes.extend(f"started {e.id}" for e in started if e.enabled)
+            if config.hub != self.config.hub:
+                changes.append("hub settings changed: restart the hub to apply them")
+                _LOGGER.warning("Config reload: changes under hub: take effect after a restart")
+            self.config = Config(hub=self.config.hub, integrations=config.integrations, directory=config.directory)
+            _LOGGER.info("Config reloaded: %s", "; ".join(changes) or "no changes")
+            return changes

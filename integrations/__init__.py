@@ -1,0 +1,1 @@
+"""Built-in integrations, one package each; each exports its `Integration` class."""
