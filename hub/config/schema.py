@@ -15,12 +15,13 @@ from hub.core import slugify
 from .errors import ConfigError, ConfigErrors, KeyPath
 from .loader import LoadedYaml, load_yaml
 from .models import HubSection
+from .models.alerts import AlertRule
 from .validation import parse_duration
 
 __all__ = ["CONFIG_FILE", "Config", "IntegrationEntry", "IntegrationSpec", "load_config"]
 
 CONFIG_FILE = "hub.yaml"
-_TOP_LEVEL = ("hub", "integrations")
+_TOP_LEVEL = ("hub", "integrations", "alerts")
 _COMMON_KEYS = ("platform", "name", "interval", "timeout", "enabled")
 _MAX_DEFAULT_TIMEOUT = timedelta(seconds=30)
 
@@ -56,6 +57,7 @@ class Config:
     hub: HubSection
     integrations: tuple[IntegrationEntry, ...]
     directory: Path
+    alerts: tuple[AlertRule, ...] = ()
 
 
 def load_config(directory: Path, known: Mapping[str, IntegrationSpec]) -> Config:
@@ -84,9 +86,25 @@ class _Validator:
                 self.error((key,), f"unknown key; expected one of: {', '.join(_TOP_LEVEL)}")
         hub = self.model(HubSection, data.get("hub") or {}, ("hub",))
         integrations = self.integrations(data.get("integrations") or [])
+        alerts = self.alerts(data.get("alerts") or [])
         if self.errors or hub is None:
             raise ConfigErrors(self.errors)
-        return Config(hub=hub, integrations=integrations, directory=directory)
+        return Config(hub=hub, integrations=integrations, directory=directory, alerts=alerts)
+
+    def alerts(self, items: Any) -> tuple[AlertRule, ...]:
+        if not isinstance(items, list):
+            self.error(("alerts",), "expected a list of alert rules")
+            return ()
+        rules: list[AlertRule] = []
+        for index, item in enumerate(items):
+            rule = self.model(AlertRule, item, ("alerts", index))
+            if rule is None:
+                continue
+            if any(existing.name == rule.name for existing in rules):
+                self.error(("alerts", index, "name"), f"duplicate alert name {rule.name!r}")
+                continue
+            rules.append(rule)
+        return tuple(rules)
 
     def model(self, model: type[BaseModel], value: Any, path: KeyPath) -> Any:
         try:

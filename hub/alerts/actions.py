@@ -1,0 +1,128 @@
+"""`ActionRunner`: an alert's webhooks (JSON, ntfy, Gotify), MQTT publishes and service calls, retried."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import aiohttp
+
+from hub.backoff import Backoff
+from hub.config.models.alerts import MqttAction, ServiceAction, WebhookAction
+from hub.core import Core, HubError, clock
+
+from .templates import render
+
+__all__ = ["ATTEMPTS", "ActionFailed", "ActionRunner"]
+
+_LOGGER = logging.getLogger(__name__)
+
+ATTEMPTS = 4
+"""Tries per action (one plus three retries with backoff); then it is logged as given up."""
+
+Action = WebhookAction | MqttAction | ServiceAction
+
+
+class ActionFailed(HubError):
+    """An action that did not go through (HTTP error, service refused)."""
+
+
+class ActionRunner:
+    """Runs actions in background tasks, so the bus never waits on a notification."""
+
+    def __init__(self, core: Core, session: aiohttp.ClientSession, backoff: Backoff | None = None) -> None:
+        self._core = core
+        self._session = session
+        self._backoff = backoff or Backoff(initial=2.0, cap=60.0)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.failures = 0
+
+    def start(self, action: Action, fields: Mapping[str, Any], message: str) -> None:
+        task = asyncio.create_task(self._with_retries(action, fields, message), name="alert-action")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def drain(self) -> None:
+        """Wait for the actions under way (tests, shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def _with_retries(self, action: Action, fields: Mapping[str, Any], message: str) -> None:
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                await self._run(action, fields, message)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as err:
+                self.failures += 1
+                what = _label(action)
+                if attempt == ATTEMPTS:
+                    _LOGGER.error("Alert %s: %s failed %d times, giving up: %s", fields["alert"], what, attempt, err)
+                    return
+                _LOGGER.warning("Alert %s: %s failed (try %d of %d): %s", fields["alert"], what, attempt, ATTEMPTS, err)
+                await clock.sleep(self._backoff.delay(attempt))
+
+    async def _run(self, action: Action, fields: Mapping[str, Any], message: str) -> None:
+        if isinstance(action, WebhookAction):
+            await self._webhook(action, fields, message)
+        elif isinstance(action, MqttAction):
+            payload = render(action.payload, fields) if action.payload is not None else message
+            data = {
+                "topic": render(action.mqtt, fields),
+                "payload": payload,
+                "qos": action.qos,
+                "retain": action.retain,
+            }
+            await self._core.services.call("mqtt", "publish", data)
+        else:
+            domain, _, service = action.service.partition(".")
+            call_data: dict[str, Any] = {
+                key: render(v, fields) if isinstance(v, str) else v for key, v in action.data.items()
+            }
+            await self._core.services.call(domain, service, call_data)
+
+    async def _webhook(self, action: WebhookAction, fields: Mapping[str, Any], message: str) -> None:
+        text = render(action.message, fields) if action.message is not None else message
+        title = render(action.title, fields)
+        url, headers, body = _request(action, fields, title, text)
+        timeout = aiohttp.ClientTimeout(total=action.timeout.total_seconds())
+        try:
+            async with self._session.post(url, headers=headers, timeout=timeout, **body) as response:
+                if response.status >= 400:
+                    raise ActionFailed(f"HTTP {response.status} from the webhook")
+        except aiohttp.ClientError as err:
+            raise ActionFailed(f"webhook unreachable: {type(err).__name__}") from err
+
+
+def _request(
+    action: WebhookAction, fields: Mapping[str, Any], title: str, text: str
+) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """URL, headers and body keyword for each format; tokens go in headers, never in logged text."""
+    token = action.token.reveal() if action.token is not None else None
+    if action.format == "ntfy":
+        headers = {"Title": title, "Tags": "rotating_light" if fields["status"] == "firing" else "white_check_mark"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        return action.webhook, headers, {"data": text.encode()}
+    if action.format == "gotify":
+        headers = {"X-Gotify-Key": token} if token else {}
+        priority = 8 if fields["status"] == "firing" else 4
+        return action.webhook, headers, {"json": {"title": title, "message": text, "priority": priority}}
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return action.webhook, headers, {"json": {**fields, "title": title, "message": text}}
+
+
+def _label(action: Action) -> str:
+    if isinstance(action, WebhookAction):
+        return f"{action.format} webhook"
+    if isinstance(action, MqttAction):
+        return f"MQTT publish to {action.mqtt}"
+    return f"service {action.service}"
