@@ -13,6 +13,7 @@ from typing import Any
 from hub.config import Config, IntegrationEntry, load_config
 from hub.core import EVENT_HUB_STARTED, EVENT_HUB_STOP, Core, DeviceInfo
 
+from .alerts import AlertEngine
 from .control import UnknownIntegration
 from .entity_commands import register_entity_commands
 from .health import HealthRegistry
@@ -52,6 +53,7 @@ class Hub:
         self._hosts: dict[str, IntegrationHost] = {}
         self._host_stacks: dict[str, AsyncExitStack] = {}
         self._reload_lock = asyncio.Lock()
+        self.alerts: AlertEngine | None = None
 
     @asynccontextmanager
     async def lifespan(self) -> AsyncIterator[Hub]:
@@ -62,6 +64,10 @@ class Hub:
             for undo in register_entity_commands(self.core):
                 stack.callback(undo)
             stack.callback(HealthEntities(self.core, self.health, self.device).start())
+            if self.config.alerts:
+                self.alerts = await stack.enter_async_context(
+                    AlertEngine(self.core, self.config.alerts, self.device).lifespan()
+                )
             stack.push_async_callback(self._stop_integrations)
             await self._start_integrations(self.config.integrations)
             self.core.bus.fire(EVENT_HUB_STARTED, {"version": self.version, "node": self.core.node})
@@ -115,6 +121,9 @@ class Hub:
 
     def integrations(self) -> list[dict[str, Any]]:
         return [host.info() for host in self._hosts.values()]
+
+    def alert_states(self) -> list[dict[str, Any]]:
+        return self.alerts.as_list() if self.alerts is not None else []
 
     async def poll_now(self, integration_id: str) -> None:
         host = self._hosts.get(integration_id)
