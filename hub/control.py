@@ -1,19 +1,52 @@
-"""`HubControl`: what the API may ask of the running hub beyond the core (poll now, reload, health)."""
+"""`HubControl`: what the API may ask of the running hub beyond the core (poll now, reload, health, history)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, Protocol
 
 from .health import HealthRegistry
 
-__all__ = ["HubControl", "UnknownIntegration"]
+__all__ = ["HistoryReader", "HubControl", "UnknownIntegration"]
 
 
 class UnknownIntegration(LookupError):
     """No running integration has that id."""
 
 
+class HistoryReader(Protocol):
+    """What the recorder answers for the API's history and statistics endpoints."""
+
+    async def history_period(
+        self,
+        start: datetime,
+        end: datetime,
+        filters: Sequence[str],
+        *,
+        minimal_response: bool,
+        no_attributes: bool,
+        skip_initial_state: bool,
+        significant_changes_only: bool,
+    ) -> list[list[dict[str, Any]]]:
+        """Home Assistant's `/api/history/period` reply: one list per matched entity, oldest row first.
+
+        `filters` are entity ids, domains (`sensor`) or globs (`sensor.nas_*`); the first row of each list
+        is the state at `start` unless `skip_initial_state`.
+        """
+        ...
+
+    async def statistics(
+        self, statistic_ids: Sequence[str], period: str, start: datetime, end: datetime
+    ) -> dict[str, list[dict[str, Any]]]:
+        """Long-term statistics rows (`period` is `5minute` or `hour`) per statistic id."""
+        ...
+
+
 class HubControl(Protocol):
+    history: HistoryReader | None
+    """The recorder's reader, or None while no recorder runs."""
+
     @property
     def health(self) -> HealthRegistry: ...
 

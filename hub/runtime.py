@@ -14,7 +14,7 @@ from hub.config import Config, IntegrationEntry, load_config
 from hub.core import EVENT_HUB_STARTED, EVENT_HUB_STOP, Core, DeviceInfo
 
 from .alerts import AlertEngine
-from .control import UnknownIntegration
+from .control import HistoryReader, UnknownIntegration
 from .entity_commands import register_entity_commands
 from .health import HealthRegistry
 from .health_entities import HealthEntities
@@ -54,6 +54,7 @@ class Hub:
         self._host_stacks: dict[str, AsyncExitStack] = {}
         self._reload_lock = asyncio.Lock()
         self.alerts: AlertEngine | None = None
+        self.history: HistoryReader | None = None
 
     @asynccontextmanager
     async def lifespan(self) -> AsyncIterator[Hub]:
