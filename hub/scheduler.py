@@ -92,7 +92,7 @@ class Poller:
         due = self.next_tick(_wall())
         while True:
             delay = due - _wall() + random.uniform(0, self._jitter)
-            await self._sleep_or_wake(delay)
+            await clock.sleep_or_wake(delay, self._wake)
             self._wake.clear()
             ok = await self._poll_once()
             now = _wall()
@@ -100,17 +100,6 @@ class Poller:
             if not ok:
                 due = max(due, self.next_tick(now + self._backoff.delay(self._health.consecutive_errors)))
             self._count_skipped(now)
-
-    async def _sleep_or_wake(self, delay: float) -> None:
-        if delay <= 0 or self._wake.is_set():
-            return
-        sleeper = asyncio.ensure_future(clock.sleep(delay))
-        waker = asyncio.ensure_future(self._wake.wait())
-        try:
-            await asyncio.wait((sleeper, waker), return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            sleeper.cancel()
-            waker.cancel()
 
     async def _poll_once(self) -> bool:
         started = clock.monotonic()

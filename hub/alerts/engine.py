@@ -177,14 +177,7 @@ class AlertEngine:
     async def _timer(self) -> None:
         """Sleeps until the next due moment (a duration ends, an entity goes stale, a repeat) or a change."""
         while True:
-            delay = self._due(clock.utcnow())
-            sleeper = asyncio.ensure_future(clock.sleep(delay))
-            waker = asyncio.ensure_future(self._wake.wait())
-            try:
-                await asyncio.wait((sleeper, waker), return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                sleeper.cancel()
-                waker.cancel()
+            await clock.sleep_or_wake(self._due(clock.utcnow()), self._wake)
             self._wake.clear()
             self._due(clock.utcnow(), act=True)
 

@@ -9,7 +9,17 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-__all__ = ["Clock", "FakeClock", "SystemClock", "get_clock", "monotonic", "set_clock", "sleep", "utcnow"]
+__all__ = [
+    "Clock",
+    "FakeClock",
+    "SystemClock",
+    "get_clock",
+    "monotonic",
+    "set_clock",
+    "sleep",
+    "sleep_or_wake",
+    "utcnow",
+]
 
 
 class Clock(Protocol):
@@ -101,3 +111,16 @@ def utcnow() -> datetime:
 
 async def sleep(seconds: float) -> None:
     await _clock.sleep(seconds)
+
+
+async def sleep_or_wake(seconds: float, wake: asyncio.Event) -> None:
+    """Sleep on the installed clock until `seconds` pass or `wake` is set, whichever comes first."""
+    if seconds <= 0 or wake.is_set():
+        return
+    sleeper = asyncio.ensure_future(_clock.sleep(seconds))
+    waker = asyncio.ensure_future(wake.wait())
+    try:
+        await asyncio.wait((sleeper, waker), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        sleeper.cancel()
+        waker.cancel()
