@@ -44,6 +44,8 @@ class Health:
     last_success_at: datetime | None = None
     last_duration: float | None = None
     mean_duration: float | None = None
+    queue_depth: int | None = None
+    """Items a sink holds waiting to be written (None for parts without a queue); the sink keeps it current."""
     _on_change: Callable[[Health, bool], None] | None = field(default=None, repr=False)
 
     def success(self, duration: float | None = None) -> None:
@@ -103,6 +105,7 @@ class Health:
             "last_success_at": self.last_success_at.isoformat() if self.last_success_at else None,
             "last_duration": self.last_duration,
             "mean_duration": self.mean_duration,
+            "queue_depth": self.queue_depth,
         }
 
 

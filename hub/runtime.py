@@ -14,6 +14,7 @@ from hub.config import Config, IntegrationEntry, load_config
 from hub.core import EVENT_HUB_STARTED, EVENT_HUB_STOP, Core, DeviceInfo
 
 from .alerts import AlertEngine
+from .api import serve_api
 from .control import HistoryReader, UnknownIntegration
 from .entity_commands import register_entity_commands
 from .health import HealthRegistry
@@ -85,7 +86,10 @@ class Hub:
 
     def _parts(self) -> list[AbstractAsyncContextManager[Any]]:
         """The sinks and the API, in start order; each is optional and configured under `hub:`."""
-        return []
+        parts: list[AbstractAsyncContextManager[Any]] = []
+        # The API comes last: once clients can act, every sink already listens.
+        parts.append(serve_api(self.core, self, self.config.hub, hub_version=self.version))
+        return parts
 
     async def _start_integrations(self, entries: tuple[IntegrationEntry, ...]) -> None:
         enabled = [entry for entry in entries if entry.enabled]

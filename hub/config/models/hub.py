@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -25,6 +26,8 @@ def _default_node() -> str:
 class HubSection(StrictModel):
     name: Slug = Field(default_factory=_default_node)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    data_dir: Path = Path("data")
+    """Where the hub keeps its own files (API tokens); relative to the working directory."""
     http: HttpConfig = HttpConfig()
     recorder: RecorderConfig = RecorderConfig()
     redis: RedisConfig | None = None

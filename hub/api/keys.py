@@ -1,0 +1,49 @@
+"""Every `web.AppKey` and `web.RequestKey` of the API: the typed names of what handlers share."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from hub.config.models import HttpConfig
+from hub.control import HubControl
+from hub.core import Core
+
+from .auth import Authenticator
+from .counters import ApiCounters
+from .error_log import LogBuffer
+from .tokens import TokenRecord
+from .websocket.entities import ChangeEncoder
+from .websocket.messages import EventEncoder
+
+if TYPE_CHECKING:
+    from .websocket.connection import ConnectionSet
+
+__all__ = [
+    "AUTH",
+    "CHANGE_ENCODER",
+    "CONNECTIONS",
+    "CONTROL",
+    "CORE",
+    "COUNTERS",
+    "EVENT_ENCODER",
+    "HUB_VERSION",
+    "LOG_BUFFER",
+    "SETTINGS",
+    "TOKEN",
+]
+
+CORE = web.AppKey("core", Core)
+CONTROL = web.AppKey("control", HubControl)
+SETTINGS = web.AppKey("settings", HttpConfig)
+AUTH = web.AppKey("auth", Authenticator)
+CONNECTIONS: web.AppKey[ConnectionSet] = web.AppKey("connections")
+LOG_BUFFER = web.AppKey("log_buffer", LogBuffer)
+HUB_VERSION = web.AppKey("hub_version", str)
+COUNTERS = web.AppKey("counters", ApiCounters)
+CHANGE_ENCODER = web.AppKey("change_encoder", ChangeEncoder)
+EVENT_ENCODER = web.AppKey("event_encoder", EventEncoder)
+
+TOKEN = web.RequestKey("token", TokenRecord)
+"""The token an authenticated request came with."""

@@ -1,0 +1,50 @@
+"""The API's middleware: banned addresses refused, bearer tokens required, answers counted."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from .auth import bearer_token
+from .control_routes import PUBLIC_PATHS
+from .keys import AUTH, COUNTERS, SETTINGS, TOKEN
+
+__all__ = ["auth_middleware"]
+
+_WEBSOCKET = "/api/websocket"
+
+
+def _needs_token(request: web.Request) -> bool:
+    path = request.path
+    if path == "/metrics":
+        return not request.app[SETTINGS].metrics_public
+    return path.startswith("/api") and path != _WEBSOCKET and path not in PUBLIC_PATHS
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """HA's answers: 403 for a banned address, 401 `401: Unauthorized` (text/plain) without a valid token.
+
+    Only a token that was presented and is wrong counts as a failed login: a missing header is a client that
+    has not logged in yet, not someone guessing.
+    """
+    auth = request.app[AUTH]
+    address = request.remote or "unknown"
+    counters = request.app[COUNTERS]
+    if auth.guard.is_banned(address):
+        counters.answered(403)
+        raise web.HTTPForbidden()
+    if _needs_token(request):
+        token = bearer_token(request.headers.get("Authorization"))
+        record = auth.check(address, token) if token else None
+        if record is None:
+            counters.answered(401)
+            raise web.HTTPUnauthorized()
+        request[TOKEN] = record
+    try:
+        response = await handler(request)
+    except web.HTTPException as err:
+        counters.answered(err.status)
+        raise
+    counters.answered(response.status)
+    return response

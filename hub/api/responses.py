@@ -1,0 +1,41 @@
+"""JSON answers in Home Assistant's shapes (`{"message": ...}` for messages) and request body parsing."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+from .jsonenc import dumps
+
+__all__ = ["BodyError", "json_body", "json_message", "json_response"]
+
+
+class BodyError(ValueError):
+    """A request body that is not the JSON asked for; the message is the client's answer."""
+
+
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(text=dumps(data), status=status, content_type="application/json", headers=headers)
+
+
+def json_message(message: str, status: int = 200) -> web.Response:
+    return json_response({"message": message}, status)
+
+
+async def json_body(request: web.Request, *, invalid: str, not_object: str) -> dict[str, Any] | None:
+    """The body as a JSON object, None when empty; `BodyError(invalid | not_object)` otherwise.
+
+    Reading a body larger than `hub.http.max_body_bytes` raises aiohttp's 413 before any parsing.
+    """
+    text = await request.text()
+    if not text.strip():
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError as err:
+        raise BodyError(invalid) from err
+    if not isinstance(data, dict):
+        raise BodyError(not_object)
+    return data

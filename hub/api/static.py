@@ -1,0 +1,50 @@
+"""The dashboard's static files from `www/`: index.html at `/`, caching headers, no listings, no path escapes."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Final
+
+from aiohttp import web
+
+__all__ = ["DEFAULT_WWW_DIR", "WWW_DIR", "add_static_routes"]
+
+DEFAULT_WWW_DIR: Final = Path(__file__).resolve().parents[2] / "www"
+"""`www/` beside the `hub` package: the repository's dashboard."""
+
+WWW_DIR = web.AppKey("www_dir", Path)
+
+_INDEX: Final = "index.html"
+# The dashboard has no build step and so no hashed file names: HTML is always revalidated, assets soon.
+_CACHE_HTML: Final = "no-cache"
+_CACHE_ASSET: Final = "public, max-age=300"
+
+
+def _locate(root: Path, relative: str) -> Path | None:
+    """The file `relative` names inside `root`, or None: outside it, hidden, a directory or missing."""
+    if not relative or relative.endswith("/"):
+        relative += _INDEX
+    parts = Path(relative).parts
+    if any(part.startswith(".") for part in parts):
+        return None
+    candidate = (root / relative).resolve()
+    if not candidate.is_relative_to(root) or not candidate.is_file():
+        return None
+    return candidate
+
+
+async def _serve(request: web.Request) -> web.StreamResponse:
+    path = await asyncio.to_thread(_locate, request.app[WWW_DIR], request.match_info["path"])
+    if path is None:
+        raise web.HTTPNotFound()
+    response = web.FileResponse(path)
+    response.headers["Cache-Control"] = _CACHE_HTML if path.suffix == ".html" else _CACHE_ASSET
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def add_static_routes(app: web.Application, www_dir: Path) -> None:
+    """Serve `www_dir` for every path no other route took; register it last."""
+    app[WWW_DIR] = www_dir.resolve()
+    app.router.add_get("/{path:.*}", _serve)
