@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -114,3 +115,41 @@ def settings_for(tmp_path: Path, **overrides: Any) -> HttpConfig:
     www = tmp_path / "www"
     www.mkdir(exist_ok=True)
     return HttpConfig(host="127.0.0.1", port=8130, www_dir=www, **overrides)
+
+
+class WsClient:
+    """A raw WebSocket client of the API that flattens coalesced frames into single messages."""
+
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        self.ws = ws
+        self._pending: list[Any] = []
+        self.frames: list[Any] = []
+
+    async def send(self, message: Any) -> None:
+        await self.ws.send_json(message)
+
+    async def frame(self, timeout: float = 5.0) -> Any:
+        raw = await self.ws.receive(timeout=timeout)
+        assert raw.type is aiohttp.WSMsgType.TEXT, raw
+        data = json.loads(raw.data)
+        self.frames.append(data)
+        return data
+
+    async def receive(self, timeout: float = 5.0) -> dict[str, Any]:
+        if not self._pending:
+            data = await self.frame(timeout)
+            self._pending = data if isinstance(data, list) else [data]
+        return self._pending.pop(0)  # type: ignore[no-any-return]
+
+    async def command(self, message: dict[str, Any]) -> dict[str, Any]:
+        await self.send(message)
+        return await self.receive()
+
+
+async def ws_login(api: Api) -> WsClient:
+    ws = await api.session.ws_connect(api.ws_url)
+    client = WsClient(ws)
+    assert await client.receive() == {"type": "auth_required", "ha_version": "2024.3.3"}
+    await client.send({"type": "auth", "access_token": api.token})
+    assert await client.receive() == {"type": "auth_ok", "ha_version": "2024.3.3"}
+    return client
