@@ -1,4 +1,4 @@
-"""`homelab-hub`: `run`, `check-config` (and `token` when the API is installed); chatter on stderr."""
+"""`homelab-hub`: `run`, `check-config` and `token create|list|revoke`; chatter on stderr."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from pathlib import Path
 
 from hub.config import ConfigErrors, load_config
 
+from .api.tokens import TokenError, TokenStore
 from .integration import discover_integrations
 from .runtime import Hub, hub_version
 
@@ -30,13 +31,53 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--log-level", choices=("debug", "info", "warning", "error"), help="overrides hub.log_level")
     check = commands.add_parser("check-config", help="validate the config and exit 0 (valid) or 1")
     check.add_argument("-c", "--config", type=Path, default=Path("config"), help="config directory (default: config)")
+    _add_token_parser(commands)
     return parser
+
+
+def _add_token_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    token = commands.add_parser("token", help="create, list or revoke API tokens (kept hashed under hub.data_dir)")
+    actions = token.add_subparsers(dest="action", required=True, metavar="ACTION")
+    create = actions.add_parser("create", help="make a token and print it on stdout (it is shown only this once)")
+    create.add_argument("name")
+    listing = actions.add_parser("list", help="name, creation and last use of each token (never the token)")
+    revoke = actions.add_parser("revoke", help="revoke a token; a running hub refuses it within seconds")
+    revoke.add_argument("name")
+    for action in (create, listing, revoke):
+        action.add_argument("-c", "--config", type=Path, default=Path("config"), help="config directory")
+
+
+def _token(args: argparse.Namespace) -> int:
+    try:
+        config = load_config(args.config, discover_integrations())
+        store = TokenStore.in_dir(config.hub.data_dir.absolute())
+        if args.action == "create":
+            secret = store.create(args.name)
+            store.save()
+            print(secret)
+        elif args.action == "revoke":
+            store.revoke(args.name)
+            store.save()
+            print(f"Token {args.name!r} revoked", file=sys.stderr)
+        else:
+            for record in store.records():
+                print(f"{record.name}\tcreated {record.created}\tlast used {record.last_used or 'never'}")
+    except ConfigErrors as errors:
+        for error in errors.errors:
+            print(str(error), file=sys.stderr)
+        return 1
+    except TokenError as err:
+        print(str(err), file=sys.stderr)
+        return 1
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "check-config":
         return _check_config(args.config)
+    if args.command == "token":
+        return _token(args)
     return _run(args.config, args.log_level)
 
 
