@@ -153,3 +153,19 @@ async def ws_login(api: Api) -> WsClient:
     await client.send({"type": "auth", "access_token": api.token})
     assert await client.receive() == {"type": "auth_ok", "ha_version": "2024.3.3"}
     return client
+
+
+def apply_entity_event(entities: dict[str, dict[str, Any]], event: dict[str, Any]) -> None:
+    """Apply a `subscribe_entities` event as home-assistant-js-websocket's `processEvent` does."""
+    for entity_id, full in event.get("a", {}).items():
+        entities[entity_id] = {"s": full["s"], "a": dict(full["a"])}
+    for entity_id in event.get("r", []):
+        entities.pop(entity_id, None)
+    for entity_id, diff in event.get("c", {}).items():
+        entity = entities[entity_id]
+        plus = diff.get("+", {})
+        if "s" in plus:
+            entity["s"] = plus["s"]
+        entity["a"].update(plus.get("a", {}))
+        for key in diff.get("-", {}).get("a", []):
+            entity["a"].pop(key, None)
