@@ -19,6 +19,10 @@ __all__ = ["DASHBOARD_TOKEN", "Authenticator", "LoginGuard", "bearer_token"]
 
 _LOGGER = logging.getLogger(__name__)
 
+_MAX_TRACKED = 4096
+"""Addresses with recent failures kept before stale ones are dropped, so guessing from many addresses cannot
+grow memory without bound."""
+
 DASHBOARD_TOKEN = "dashboard"
 """Name of the token that redeeming the first-start login link creates."""
 
@@ -65,6 +69,8 @@ class LoginGuard:
         """Record a failed login (`what` says how, never with the secret that was tried)."""
         self.failed_total += 1
         now = clock.monotonic()
+        if len(self._addresses) >= _MAX_TRACKED:
+            self._forget_stale(now)
         attempts = self._addresses.setdefault(address, _Attempts())
         while attempts.failures and attempts.failures[0] <= now - self.window:
             attempts.failures.popleft()
@@ -87,8 +93,11 @@ class LoginGuard:
         else:
             _LOGGER.debug("Failed login %d from %s: %s", count, address, what)
 
-    def banned(self) -> list[str]:
-        return [address for address in list(self._addresses) if self.is_banned(address)]
+    def _forget_stale(self, now: float) -> None:
+        for address, attempts in list(self._addresses.items()):
+            recent = attempts.failures and attempts.failures[-1] > now - self.window
+            if not recent and attempts.banned_until <= now:
+                del self._addresses[address]
 
 
 class Authenticator:

@@ -151,7 +151,8 @@ class TokenStore:
         for record in self._records.values():
             if hmac.compare_digest(record.hash, digest):
                 found = record
-        if found is not None and found.last_used != (now := _now()):
+        # Last use is kept to the minute, so a busy client costs a file write a minute, not one a sync.
+        if found is not None and (found.last_used or "")[:16] != (now := _now())[:16]:
             self._records[found.name] = found = replace(found, last_used=now)
             self.dirty = True
         return found

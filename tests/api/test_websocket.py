@@ -327,3 +327,22 @@ async def test_revoked_token_closes_socket(api: Api) -> None:
     response = await api.request("GET", "/api/")
     assert response.status == 401
     await asyncio.sleep(0)
+
+
+async def test_subscribe_entities_filters(api: Api) -> None:
+    for entity_id in ("sensor.nas_cpu", "sensor.nas_load", "sensor.pi_cpu", "binary_sensor.nas_up", "switch.fan"):
+        api.core.states.set(entity_id, "1")
+    client = await ws_login(api)
+    await client.command({"id": 1, "type": "subscribe_entities", "entity_ids": "sensor.pi_cpu,switch.fan"})
+    assert set((await client.receive())["event"]["a"]) == {"sensor.pi_cpu", "switch.fan"}
+    await client.command(
+        {
+            "id": 2,
+            "type": "subscribe_entities",
+            "include": {"entity_globs": ["sensor.nas_*"], "domains": ["binary_sensor"]},
+            "exclude": {"entities": ["sensor.nas_load"]},
+        }
+    )
+    assert set((await client.receive())["event"]["a"]) == {"sensor.nas_cpu", "binary_sensor.nas_up"}
+    bad = await client.command({"id": 3, "type": "subscribe_entities", "entity_ids": [1]})
+    assert bad["error"]["code"] == "invalid_format"

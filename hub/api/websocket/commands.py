@@ -90,7 +90,7 @@ def _unsubscribe_events(conn: ActiveConnection, msg: dict[str, Any]) -> None:
 
 @_command(
     "subscribe_entities",
-    {"entity_ids": Field((str, list)), "include": Field(_FILTER), "exclude": Field(_FILTER)},
+    {"entity_ids": Field((str, list), items=str), "include": Field(_FILTER), "exclude": Field(_FILTER)},
 )
 def _subscribe_entities(conn: ActiveConnection, msg: dict[str, Any]) -> None:
     msg_id: int = msg["id"]

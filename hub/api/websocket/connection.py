@@ -76,7 +76,9 @@ class ConnectionSet:
 async def handle_websocket(request: web.Request) -> web.WebSocketResponse:
     """`GET /api/websocket`: the upgrade needs no token; the first message must carry one."""
     # No per-message compression: each frame would be compressed once per client, and the API serves a LAN.
-    ws = web.WebSocketResponse(heartbeat=55, compress=False, timeout=_CLOSE_TIMEOUT, max_msg_size=16 * 1024 * 1024)
+    ws = web.WebSocketResponse(
+        heartbeat=55, compress=False, timeout=_CLOSE_TIMEOUT, max_msg_size=request.app[SETTINGS].max_body_bytes
+    )
     await ws.prepare(request)
     token = await _authenticate(request, ws)
     if token is None:
