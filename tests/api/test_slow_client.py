@@ -66,3 +66,43 @@ async def test_unbounded_backlog_disconnects_with_a_log_line(api: Api, caplog: p
     lines = [r.getMessage() for r in caplog.records if "unable to keep up" in r.getMessage()]
     assert len(lines) == 1
     assert "127.0.0.1 (test, " in lines[0]
+
+
+async def test_client_that_stops_reading_is_cut_off_after_the_send_timeout(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from datetime import timedelta
+
+    import aiohttp
+    from aiohttp.test_utils import TestServer
+
+    from hub.api import make_app
+    from hub.api.tokens import TokenStore
+    from hub.core import Core
+    from tests.api.apitools import Control, WsClient
+
+    caplog.set_level(logging.WARNING, "hub.api")
+    core = Core("nas")
+    tokens = TokenStore.in_dir(tmp_path / "data")
+    token = tokens.create("slow")
+    settings = settings_for(tmp_path, ws_send_timeout=timedelta(seconds=0.5))
+    app = make_app(core, Control(), settings, tokens, hub_version="0")  # type: ignore[arg-type]
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    async with aiohttp.ClientSession() as session:
+        client = WsClient(await session.ws_connect(str(server.make_url("/api/websocket"))))
+        await client.receive()
+        await client.send({"type": "auth", "access_token": token})
+        await client.receive()
+        await client.command({"id": 1, "type": "subscribe_entities"})
+        await client.receive()
+        for round_ in range(400):
+            for i in range(20):
+                core.states.set(f"sensor.e{i}", str(round_), {"pad": BIG + str(round_)})
+            await asyncio.sleep(0.01)
+            if not len(app[CONNECTIONS]):
+                break
+        assert len(app[CONNECTIONS]) == 0
+        assert app[CONNECTIONS].disconnected_slow == 1
+        assert any("read nothing for 0.5 s" in r.getMessage() for r in caplog.records)
+    await server.close()

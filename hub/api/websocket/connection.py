@@ -254,7 +254,7 @@ class ActiveConnection:
                         await self.ws.send_str(frame)
                 except TimeoutError:
                     self.request.app[CONNECTIONS].disconnected_slow += 1
-                    _LOGGER.warning("Client %s read nothing for %.0f s; disconnecting", self.name, self._send_timeout)
+                    _LOGGER.warning("Client %s read nothing for %g s; disconnecting", self.name, self._send_timeout)
                     self._disconnect(WSCloseCode.POLICY_VIOLATION, "Client too slow")
                     return
                 except ConnectionError:
