@@ -1,0 +1,148 @@
+"""The dashboard in Debian's chromium against a running hub: login, live cards, search, charts, errors, speed."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+from tests.www.dashboard_lab import LAB, DashboardHub, backfill, running_hub, seed_fleet_node, seed_many
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield browser
+        await browser.close()
+
+
+@pytest.fixture
+async def lab(tmp_path: Path) -> AsyncIterator[DashboardHub]:
+    async with running_hub(tmp_path) as hub:
+        seed_fleet_node(hub.core)
+        yield hub
+
+
+class Requests:
+    """Every URL the page asks for, to prove it talks to the hub alone."""
+
+    def __init__(self, page: Page) -> None:
+        self.urls: list[str] = []
+        page.on("request", lambda request: self.urls.append(request.url))
+
+    def outside(self, base: str) -> list[str]:
+        hub = urlsplit(base).netloc
+        return [url for url in self.urls if urlsplit(url).netloc != hub and not url.startswith("data:")]
+
+
+async def _page(browser: Browser, viewport: dict[str, int], color_scheme: str = "light") -> Page:
+    context = await browser.new_context(viewport=viewport, color_scheme=color_scheme)  # type: ignore[arg-type]
+    return await context.new_page()
+
+
+async def _login(page: Page, lab: DashboardHub, token: str) -> None:
+    await page.goto(lab.url + "/")
+    await page.get_by_label("Access token").fill(token)
+    await page.get_by_role("button", name="Log in").click()
+
+
+async def test_login_cards_live_updates_and_search(browser: Browser, lab: DashboardHub) -> None:
+    page = await _page(browser, DESKTOP)
+    requests = Requests(page)
+    await _login(page, lab, lab.token)
+    nas_card = page.locator("article.card[data-device='nas']")
+    await expect(nas_card).to_contain_text("CPU")
+    await expect(nas_card.locator("[data-entity='sensor.nas_cpu_percent'] .value")).to_have_text("12.5 %")
+    await expect(page.locator("section.node[data-node='pi'] h2")).to_have_text("◆pi")
+    await expect(page.locator("[data-entity='sensor.pi_pihole_memory'] .value")).to_have_text("unavailable")
+    await expect(page.locator("article.card[data-device='nas_grafana']")).to_be_visible()
+
+    started = time.monotonic()
+    lab.core.states.set("sensor.pi_cpu_percent", "87.5", {"unit_of_measurement": "%", "friendly_name": "pi CPU"})
+    await expect(page.locator("[data-entity='sensor.pi_cpu_percent'] .value")).to_have_text("87.5 %", timeout=2000)
+    print(f"live update shown after {(time.monotonic() - started) * 1000:.0f} ms")
+
+    await page.screenshot(path=SCREENSHOTS / "overview-desktop.png", full_page=True)
+    search = page.get_by_label("Search")
+    await search.fill("pihole")
+    await expect(page.locator("article.card:visible")).to_have_count(1)
+    await expect(page.locator("article.card[data-device='pi_pihole']")).to_be_visible()
+    await search.fill("")
+    await page.get_by_label("Domain").select_option("switch")
+    await expect(page.locator("article.card:visible")).to_have_count(3)
+    await page.get_by_label("Domain").select_option("")
+    await page.get_by_label("Node").select_option("pi")
+    await expect(page.locator("article.card:visible")).to_have_count(2)
+    await page.get_by_label("Node").select_option("")
+    await page.get_by_label("Integration").select_option("lab")
+    await expect(page.locator("section.node[data-node='pi']")).to_be_hidden()
+    assert requests.outside(lab.url) == []
+
+
+async def test_phone_overview_in_dark(browser: Browser, lab: DashboardHub) -> None:
+    page = await _page(browser, PHONE, "dark")
+    await _login(page, lab, lab.token)
+    await expect(page.locator("[data-entity='sensor.nas_cpu_percent'] .value")).to_have_text("12.5 %")
+    background = await page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert background == "rgb(14, 17, 22)"
+    await page.screenshot(path=SCREENSHOTS / "overview-phone.png", full_page=False)
+
+
+async def test_history_chart_with_hover(browser: Browser, lab: DashboardHub) -> None:
+    backfill(lab.history, "sensor.nas_cpu_temperature", hours=23, step_minutes=5)
+    for viewport, name in ((DESKTOP, "desktop"), (PHONE, "phone")):
+        page = await _page(browser, viewport)
+        requests = Requests(page)
+        await _login(page, lab, lab.token)
+        await page.locator("[data-entity='sensor.nas_cpu_temperature'] a").click()
+        await expect(page.locator("h2")).to_have_text("nas CPU temperature")
+        await page.get_by_role("tab", name="24 h").click()
+        chart = page.locator("svg.chart")
+        await expect(chart).to_have_attribute("data-points", "278")
+        box = await chart.bounding_box()
+        assert box is not None
+        await page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] / 2)
+        await expect(page.locator(".chart-tip strong")).to_contain_text("°C")
+        await expect(page.locator(".chart .axis-unit")).to_have_text("°C")
+        await page.screenshot(path=SCREENSHOTS / f"entity-chart-{name}.png", full_page=name == "desktop")
+        assert requests.outside(lab.url) == []
+
+
+async def test_wrong_token_shows_the_error(browser: Browser, lab: DashboardHub) -> None:
+    page = await _page(browser, DESKTOP)
+    await _login(page, lab, "not-a-token")
+    await expect(page.get_by_role("alert")).to_contain_text("wrong or has been revoked")
+    assert await page.evaluate("localStorage.length") == 0
+
+
+async def test_tti_with_500_entities(browser: Browser, tmp_path: Path) -> None:
+    async with running_hub(tmp_path) as lab:
+        seed_many(lab.core, 500)
+        page = await _page(browser, DESKTOP)
+        await page.add_init_script(f"localStorage.setItem('homelab-hub.token', {lab.token!r})")
+        await page.goto(lab.url + "/")
+        await expect(page.locator("html[data-ready='1']")).to_have_count(1)
+        ready_ms = await page.evaluate("window.hubReadyMs")
+        rows = await page.locator("li.row").count()
+        print(f"time to interactive with {rows} entities: {ready_ms:.0f} ms")
+        assert rows >= 500
+        assert ready_ms < 1500

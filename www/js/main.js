@@ -1,0 +1,201 @@
+// The dashboard application: login, the shell (header, navigation, dialogs), routing and live wiring.
+
+import { forgetToken, redeemCode, storeToken, storedToken, takeLinkCode } from "./auth.js";
+import { AuthError, Connection } from "./connection.js";
+import { h, mount } from "./dom.js";
+import { Rest } from "./rest.js";
+import { Store } from "./store.js";
+import { EntityView } from "./views/entity.js";
+import { IntegrationsView } from "./views/integrations.js";
+import { loginView } from "./views/login.js";
+import { Overview } from "./views/overview.js";
+
+const INTEGRATIONS_REFRESH_MS = 15000;
+const REFUSED = "The hub refused this token: it is wrong or has been revoked. Paste a valid token.";
+const root = document.getElementById("app");
+
+class App {
+  constructor() {
+    this.connection = null;
+    this.integrations = new Map();
+    this.view = null;
+    this._changed = new Set();
+    this._frame = null;
+    window.addEventListener("hashchange", () => this._route());
+  }
+
+  async boot() {
+    const code = takeLinkCode();
+    if (code) {
+      try {
+        const token = await redeemCode(code);
+        if (token) storeToken(token);
+        else return this.login("This login link was already used or is not valid. Paste a token instead.");
+      } catch (err) {
+        return this.login(err.message);
+      }
+    }
+    const token = storedToken();
+    if (!token) return this.login();
+    const problem = await this.connect(token);
+    if (problem) this.login(problem);
+  }
+
+  login(message) {
+    document.documentElement.dataset.view = "login";
+    loginView(root, { message, onSubmit: (token) => this.connect(token) });
+  }
+
+  /** Log in with `token`; returns a message for the login screen when that fails. */
+  async connect(token) {
+    const connection = new Connection(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/api/websocket`, token);
+    try {
+      await connection.open();
+    } catch (err) {
+      if (err instanceof AuthError) {
+        forgetToken();
+        return REFUSED;
+      }
+      return `${err.message} Is it running?`;
+    }
+    storeToken(token);
+    this.connection = connection;
+    this.rest = new Rest(token);
+    this.store = new Store(connection);
+    this._wire();
+    this._shell();
+    await Promise.all([this.store.start(), this.loadIntegrations().catch(() => [])]);
+    this._integrationTimer = setInterval(() => this.loadIntegrations().catch(() => {}), INTEGRATIONS_REFRESH_MS);
+    this._route();
+    return null;
+  }
+
+  _wire() {
+    this.store.addEventListener("structure", () => this._schedule(null));
+    this.store.addEventListener("states", (event) => this._schedule(event.detail));
+    this.connection.addEventListener("disconnected", () => this._status("offline", "Reconnecting…"));
+    this.connection.addEventListener("reconnected", () => this._status("online", "Live"));
+    this.connection.addEventListener("auth-invalid", () => this.logout(REFUSED));
+  }
+
+  /** Coalesce updates to one repaint per frame; `null` means the structure changed and views rebuild. */
+  _schedule(changed) {
+    if (changed === null) this._structural = true;
+    else for (const id of changed) this._changed.add(id);
+    this._frame ??= requestAnimationFrame(() => {
+      this._frame = null;
+      const changedIds = this._changed;
+      this._changed = new Set();
+      if (this._structural && this.view?.structure) this.view.structure();
+      else this.view?.update?.(changedIds);
+      this._structural = false;
+    });
+  }
+
+  _shell() {
+    document.documentElement.dataset.view = "app";
+    this._dot = h("span.conn-dot.online", { title: "Live" });
+    this._nav = h("nav.nav",
+      h("a", { href: "#/", dataset: { nav: "overview" } }, "Overview"),
+      h("a", { href: "#/integrations", dataset: { nav: "integrations" } }, "Integrations"));
+    this._main = h("main.main");
+    this._toast = h("div.toast", { role: "status", hidden: true });
+    this._dialog = h("dialog.confirm");
+    mount(root,
+      h("header.topbar",
+        h("a.brand", { href: "#/", "aria-label": "homelab-hub" }, h("span.logo", "◆"), h("span.brand-name", "homelab-hub")),
+        this._nav,
+        h("div.topbar-end", this._dot, h("button.ghost.logout", { type: "button", onclick: () => this.logout() }, "Log out"))),
+      this._main, this._toast, this._dialog);
+  }
+
+  _status(kind, title) {
+    this._dot.className = `conn-dot ${kind}`;
+    this._dot.title = title;
+  }
+
+  _route() {
+    if (!this.store) return;
+    this.view?.destroy?.();
+    const hash = decodeURIComponent(location.hash.slice(1));
+    let view;
+    let nav = "overview";
+    if (hash.startsWith("/entity/")) view = new EntityView(this.store, this, hash.slice("/entity/".length));
+    else if (hash === "/integrations") {
+      view = new IntegrationsView(this);
+      nav = "integrations";
+    } else view = this._overview ??= new Overview(this.store, this);
+    for (const link of this._nav.children) link.classList.toggle("active", link.dataset.nav === nav);
+    this.view = view;
+    mount(this._main, view.el);
+    view.render();
+    if (view === this._overview) this._markReady();
+    window.scrollTo(0, 0);
+  }
+
+  /** Time to interactive, for the browser test and for anyone curious (`window.hubReadyMs`). */
+  _markReady() {
+    if (document.documentElement.dataset.ready) return;
+    requestAnimationFrame(() => {
+      window.hubReadyMs = performance.now();
+      document.documentElement.dataset.ready = "1";
+    });
+  }
+
+  integrationStatus(id) {
+    return id ? this.integrations.get(id)?.health?.status ?? null : null;
+  }
+
+  async loadIntegrations() {
+    const items = await this.rest.integrations();
+    this.integrations = new Map(items.map((item) => [item.id, item]));
+    if (this.view === this._overview) this._overview?.updateHealth();
+    return items;
+  }
+
+  confirm(message, action) {
+    return new Promise((resolve) => {
+      const close = (answer) => {
+        this._dialog.close();
+        resolve(answer);
+      };
+      mount(this._dialog, h("form.confirm-body", { method: "dialog", onsubmit: (e) => { e.preventDefault(); close(true); } },
+        h("p", message),
+        h("div.confirm-actions",
+          h("button.ghost", { type: "button", onclick: () => close(false) }, "Cancel"),
+          h("button.primary", { type: "submit" }, action))));
+      this._dialog.oncancel = () => resolve(false);
+      this._dialog.showModal();
+    });
+  }
+
+  /** Await an action and say how it went. */
+  async run(promise, success) {
+    try {
+      await promise;
+      this.toast(success, "ok");
+    } catch (err) {
+      this.toast(err.message, "bad");
+    }
+  }
+
+  toast(message, kind) {
+    this._toast.textContent = message;
+    this._toast.className = `toast h-${kind}`;
+    this._toast.hidden = false;
+    clearTimeout(this._toastTimer);
+    this._toastTimer = setTimeout(() => (this._toast.hidden = true), 4000);
+  }
+
+  logout(message) {
+    forgetToken();
+    clearInterval(this._integrationTimer);
+    this.view?.destroy?.();
+    this.connection?.close();
+    this.connection = this.store = this.view = this._overview = null;
+    delete document.documentElement.dataset.ready;
+    this.login(message);
+  }
+}
+
+new App().boot();

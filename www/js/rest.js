@@ -1,0 +1,52 @@
+// REST calls to the hub with the bearer token: history, statistics, integrations, poll now.
+
+export class RestError extends Error {
+  constructor(message, status) {
+    super(message);
+    this.status = status;
+  }
+}
+
+export class Rest {
+  constructor(token) {
+    this.token = token;
+  }
+
+  async request(method, path, body) {
+    const headers = { Authorization: `Bearer ${this.token}` };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const type = response.headers.get("Content-Type") || "";
+    const data = type.includes("json") ? await response.json() : await response.text();
+    if (!response.ok) throw new RestError(data?.message || String(data) || response.statusText, response.status);
+    return data;
+  }
+
+  /** HA history rows of one entity between two dates, oldest first. */
+  async history(entityId, start, end) {
+    const query = new URLSearchParams({ filter_entity_id: entityId, end_time: end.toISOString() });
+    const path = `/api/history/period/${encodeURIComponent(start.toISOString())}?${query}&minimal_response&no_attributes`;
+    const lists = await this.request("GET", path);
+    return lists[0] || [];
+  }
+
+  /** Long-term statistics rows (mean/min/max per period) of one entity. */
+  async statistics(entityId, period, start, end) {
+    const query = new URLSearchParams({
+      statistic_ids: entityId,
+      period,
+      start: start.toISOString(),
+      end_time: end.toISOString(),
+    });
+    const result = await this.request("GET", `/api/hub/statistics?${query}`);
+    return result[entityId] || [];
+  }
+
+  integrations() {
+    return this.request("GET", "/api/hub/integrations");
+  }
+
+  pollNow(id) {
+    return this.request("POST", `/api/hub/integrations/${encodeURIComponent(id)}/poll`);
+  }
+}
