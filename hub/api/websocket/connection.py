@@ -148,6 +148,7 @@ class ActiveConnection:
         self._queue: deque[str] = deque()
         self._ready = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._close_task: asyncio.Task[None] | None = None
         self._closing = False
 
     # lifetime
@@ -167,6 +168,8 @@ class ActiveConnection:
             for task in (writer, *self._tasks):
                 task.cancel()
             await asyncio.gather(writer, *self._tasks, return_exceptions=True)
+            if self._close_task is not None:
+                await self._close_task
             if not self.ws.closed:
                 await self.close(WSCloseCode.OK, "")
 
@@ -184,9 +187,10 @@ class ActiveConnection:
                 transport.abort()
 
     def _disconnect(self, code: WSCloseCode, reason: str) -> None:
-        task = asyncio.get_running_loop().create_task(self.close(code, reason), name=f"ws-close {self.name}")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        """Close from inside the connection (writer, send); `serve()` waits for it, never cancels it."""
+        if self._close_task is None:
+            loop = asyncio.get_running_loop()
+            self._close_task = loop.create_task(self.close(code, reason), name=f"ws-close {self.name}")
 
     async def _read_loop(self) -> None:
         async for message in self.ws:
