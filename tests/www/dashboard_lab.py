@@ -17,7 +17,7 @@ from hub.api.tokens import TokenStore
 from hub.config import load_config
 from hub.core import STATE_UNAVAILABLE, Core, DeviceInfo, EntityDescription, RegistryEntry, ServiceCall, clock
 from hub.core.events import EVENT_STATE_CHANGED
-from hub.integration import Integration, IntegrationService
+from hub.integration import Integration, IntegrationService, UpdateFailed
 from hub.runtime import Hub
 from tests.fixtures.ports import free_port
 
@@ -37,6 +37,7 @@ class LabData:
 
 
 LAB = LabData()
+NODE = "nas"
 
 
 class LabConfig(BaseModel):
@@ -53,8 +54,9 @@ class LabSnapshot:
 
 def _container_device(node: str) -> Any:
     def device(_snapshot: LabSnapshot, name: str) -> DeviceInfo:
-        return DeviceInfo(identifier=f"{node}_{name}", name=name, manufacturer="Docker", model="container",
-                          via_device=node)
+        return DeviceInfo(
+            identifier=f"{node}_{name}", name=name, manufacturer="Docker", model="container", via_device=node
+        )
 
     return device
 
@@ -63,10 +65,10 @@ async def _press(_integration: Any, call: ServiceCall) -> None:
     LAB.pressed.append(str(call.data.get("entity_id")))
 
 
-async def _switch(_integration: Any, call: ServiceCall) -> None:
-    entity_id = str(call.data["entity_id"])
-    name = entity_id.partition("_")[2].removesuffix("_running")
+async def _switch(integration: Any, call: ServiceCall) -> None:
+    name = str(call.data["entity_id"]).partition(".nas_ct_")[2].removesuffix("_running")
     LAB.containers[name] = call.service == "start"
+    integration.ctx.request_poll()
 
 
 class Lab(Integration[LabConfig, LabSnapshot]):
@@ -83,8 +85,6 @@ class Lab(Integration[LabConfig, LabSnapshot]):
 
     async def poll(self) -> LabSnapshot:
         if LAB.fail:
-            from hub.integration import UpdateFailed
-
             raise UpdateFailed("lab daemon not answering on /run/lab.sock")
         return LabSnapshot(LAB.cpu, LAB.memory, LAB.temperature, dict(LAB.containers))
 
@@ -96,24 +96,53 @@ def _containers(snapshot: LabSnapshot) -> list[str]:
 def _lab_entities(node: str) -> tuple[EntityDescription[Any], ...]:
     device = _container_device(node)
     return (
-        EntityDescription(key="cpu_percent", name="CPU", unit="%", state_class="measurement",
-                          value=lambda s, _: s.cpu),
-        EntityDescription(key="memory_percent", name="Memory", unit="%", state_class="measurement",
-                          value=lambda s, _: s.memory),
-        EntityDescription(key="cpu_temperature", name="CPU temperature", unit="°C", device_class="temperature",
-                          state_class="measurement", value=lambda s, _: s.temperature),
+        EntityDescription(key="cpu_percent", name="CPU", unit="%", state_class="measurement", value=lambda s, _: s.cpu),
+        EntityDescription(
+            key="memory_percent", name="Memory", unit="%", state_class="measurement", value=lambda s, _: s.memory
+        ),
+        EntityDescription(
+            key="cpu_temperature",
+            name="CPU temperature",
+            unit="°C",
+            device_class="temperature",
+            state_class="measurement",
+            value=lambda s, _: s.temperature,
+        ),
         EntityDescription(key="load_1m", name="Load (1 min)", state_class="measurement", value=lambda s, _: 0.42),
-        EntityDescription(key="uptime", name="Uptime", unit="h", entity_category="diagnostic",
-                          value=lambda s, _: 312.4),
-        EntityDescription(key="ct_{instance}_cpu", name="CPU", unit="%", state_class="measurement",
-                          instances=_containers, device=device,
-                          value=lambda s, i: 3.2 if s.containers[i] else None),
-        EntityDescription(key="ct_{instance}_running", name="Running", platform="switch", instances=_containers,
-                          device=device, commands={"ON": "lab.start", "OFF": "lab.stop"},
-                          value=lambda s, i: s.containers[i]),
-        EntityDescription(key="ct_{instance}_restart", name="Restart", platform="button", instances=_containers,
-                          device=device, commands={"PRESS": "lab.restart"}, value=lambda s, i: None),
+        EntityDescription(
+            key="uptime", name="Uptime", unit="h", entity_category="diagnostic", value=lambda s, _: 312.4
+        ),
+        EntityDescription(
+            key="ct_{instance}_cpu",
+            name="CPU",
+            unit="%",
+            state_class="measurement",
+            instances=_containers,
+            device=device,
+            value=lambda s, i: 3.2 if s.containers[i] else None,
+        ),
+        EntityDescription(
+            key="ct_{instance}_running",
+            name="Running",
+            platform="switch",
+            instances=_containers,
+            device=device,
+            commands={"ON": "start", "OFF": "stop"},
+            value=lambda s, i: s.containers[i],
+        ),
+        EntityDescription(
+            key="ct_{instance}_restart",
+            name="Restart",
+            platform="button",
+            instances=_containers,
+            device=device,
+            commands={"PRESS": "restart"},
+            value=lambda s, i: None,
+        ),
     )
+
+
+Lab.entities = _lab_entities(NODE)
 
 
 class MemoryHistory:
@@ -165,7 +194,7 @@ async def running_hub(tmp_path: Path, *, with_token: bool = True) -> AsyncIterat
     directory = tmp_path / "config"
     directory.mkdir()
     (directory / "hub.yaml").write_text(
-        f"hub:\n  name: nas\n  data_dir: {tmp_path / 'data'}\n  http:\n    host: 127.0.0.1\n    port: {port}\n"
+        f"hub:\n  name: {NODE}\n  data_dir: {tmp_path / 'data'}\n  http:\n    host: 127.0.0.1\n    port: {port}\n"
         "integrations:\n  - platform: lab\n    interval: 30s\n"
     )
     token = ""
@@ -173,7 +202,6 @@ async def running_hub(tmp_path: Path, *, with_token: bool = True) -> AsyncIterat
         tokens = TokenStore.in_dir(tmp_path / "data")
         token = tokens.create("browser")
         tokens.save()
-    Lab.entities = _lab_entities("nas")
     LAB.__init__()  # type: ignore[misc]
     hub = Hub(load_config(directory, {"lab": Lab}), {"lab": Lab})
     history = MemoryHistory(hub.core)
@@ -196,8 +224,16 @@ def _add(core: Core, entity_id: str, name: str, device: DeviceInfo, state: str, 
     platform, _, object_id = entity_id.partition(".")
     node = device.via_device or device.identifier
     core.entities.add(
-        RegistryEntry(entity_id=entity_id, unique_id=f"{node}:{object_id}", platform=platform,  # type: ignore[arg-type]
-                      name=name, node=node, integration="mqtt", device=device, unit=attrs.get("unit_of_measurement"))
+        RegistryEntry(
+            entity_id=entity_id,
+            unique_id=f"{node}:{object_id}",
+            platform=platform,  # type: ignore[arg-type]
+            name=name,
+            node=node,
+            integration="mqtt",
+            device=device,
+            unit=attrs.get("unit_of_measurement"),
+        )
     )
     core.states.set(entity_id, state, {"friendly_name": f"{device.name} {name}", **attrs})
 
@@ -205,7 +241,9 @@ def _add(core: Core, entity_id: str, name: str, device: DeviceInfo, state: str, 
 def seed_fleet_node(core: Core) -> None:
     """A second node `pi` as the MQTT ingest would register it: its host and one container, one unavailable."""
     pi = DeviceInfo(identifier="pi", name="pi", manufacturer="homelab-hub", model="Linux aarch64")
-    pihole = DeviceInfo(identifier="pi_pihole", name="pihole", manufacturer="Docker", model="container", via_device="pi")
+    pihole = DeviceInfo(
+        identifier="pi_pihole", name="pihole", manufacturer="Docker", model="container", via_device="pi"
+    )
     _add(core, "sensor.pi_cpu_percent", "CPU", pi, "23.4", unit_of_measurement="%", state_class="measurement")
     _add(core, "sensor.pi_memory_percent", "Memory", pi, "61.8", unit_of_measurement="%")
     _add(core, "sensor.pi_cpu_temperature", "CPU temperature", pi, "58.1", unit_of_measurement="°C")
@@ -220,8 +258,14 @@ def seed_many(core: Core, count: int) -> None:
     for index in range(count):
         device = DeviceInfo(identifier=f"big_ct{index // 10}", name=f"service-{index // 10:02d}", via_device="big")
         value = f"{50 + 40 * math.sin(index):.1f}"
-        _add(core, f"sensor.big_ct{index // 10}_metric_{index}", f"Metric {index}", device if index else host, value,
-             unit_of_measurement="%")
+        _add(
+            core,
+            f"sensor.big_ct{index // 10}_metric_{index}",
+            f"Metric {index}",
+            device if index else host,
+            value,
+            unit_of_measurement="%",
+        )
 
 
 def backfill(history: MemoryHistory, entity_id: str, hours: float, step_minutes: float) -> None:
@@ -233,6 +277,13 @@ def backfill(history: MemoryHistory, entity_id: str, hours: float, step_minutes:
     for i in range(steps, 0, -1):
         when = now - timedelta(minutes=i * step_minutes)
         value = 30 + 12 * math.sin(i / 9) + 5 * math.sin(i / 2.3)
-        older.append({"entity_id": entity_id, "state": f"{value:.1f}", "attributes": {},
-                      "last_changed": when.isoformat(), "last_updated": when.isoformat()})
+        older.append(
+            {
+                "entity_id": entity_id,
+                "state": f"{value:.1f}",
+                "attributes": {},
+                "last_changed": when.isoformat(),
+                "last_updated": when.isoformat(),
+            }
+        )
     rows[:0] = older

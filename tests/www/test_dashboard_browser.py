@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
+import logging
+import re
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -11,6 +12,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
+from hub.api.tokens import TokenStore
 from tests.www.dashboard_lab import LAB, DashboardHub, backfill, running_hub, seed_fleet_node, seed_many
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -146,3 +148,83 @@ async def test_tti_with_500_entities(browser: Browser, tmp_path: Path) -> None:
         print(f"time to interactive with {rows} entities: {ready_ms:.0f} ms")
         assert rows >= 500
         assert ready_ms < 1500
+
+
+async def test_switch_and_button_ask_first(browser: Browser, lab: DashboardHub) -> None:
+    page = await _page(browser, DESKTOP)
+    await _login(page, lab, lab.token)
+    toggle = page.get_by_role("switch", name="Switch grafana Running")
+    await expect(toggle).to_have_attribute("aria-checked", "true")
+    await toggle.click()
+    await expect(page.locator("dialog.confirm")).to_contain_text("Turn off grafana Running?")
+    await page.get_by_role("button", name="Cancel").click()
+    assert LAB.containers["grafana"] is True
+    await toggle.click()
+    await page.locator("dialog.confirm").get_by_role("button", name="Turn off").click()
+    await expect(toggle).to_have_attribute("aria-checked", "false")
+    assert LAB.containers["grafana"] is False
+    await expect(page.locator("[data-entity='sensor.nas_ct_grafana_cpu'] .value")).to_have_text("unknown")
+
+    await page.locator("[data-entity='button.nas_ct_nginx_restart']").get_by_role("button", name="Press").click()
+    await page.locator("dialog.confirm").get_by_role("button", name="Press").click()
+    await expect(page.locator(".toast")).to_contain_text("Pressed: nginx Restart")
+    assert LAB.pressed == ["button.nas_ct_nginx_restart"]
+    assert await page.locator("[data-entity^='sensor.'] button").count() == 0
+
+
+async def test_integrations_page_health_and_poll_now(browser: Browser, lab: DashboardHub) -> None:
+    page = await _page(browser, DESKTOP)
+    await _login(page, lab, lab.token)
+    await page.get_by_role("link", name="Integrations").click()
+    card = page.locator("article.integration[data-integration='lab']")
+    await expect(card.locator(".pill")).to_have_text("ok")
+    LAB.fail = True
+    await card.get_by_role("button", name="Poll now").click()
+    await expect(page.locator(".toast")).to_contain_text("Poll of lab requested")
+    await expect(card.locator(".last-error")).to_contain_text("lab daemon not answering", timeout=5000)
+    await expect(card.locator(".pill")).not_to_have_text("ok")
+    await page.screenshot(path=SCREENSHOTS / "integrations-desktop.png")
+    await page.get_by_role("link", name="Overview").click()
+    await expect(page.locator("[data-entity='sensor.nas_cpu_percent'] .value")).to_have_text("unavailable")
+
+
+async def test_statistics_for_seven_days(browser: Browser, lab: DashboardHub) -> None:
+    now = time.time()
+    lab.history.statistics_rows["sensor.nas_memory_percent"] = [
+        {"start": (now - hours * 3600) * 1000, "mean": 40 + hours % 7, "min": 30 + hours % 5, "max": 55 + hours % 9}
+        for hours in range(168, 0, -1)
+    ]
+    page = await _page(browser, DESKTOP)
+    await _login(page, lab, lab.token)
+    await page.goto(lab.url + "/#/entity/sensor.nas_memory_percent")
+    await page.get_by_role("tab", name="7 d").click()
+    await expect(page.locator("svg.chart")).to_have_attribute("data-points", "168")
+    await expect(page.locator("svg.chart polygon.band")).to_have_count(1)
+
+
+async def test_login_link_works_once(browser: Browser, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, "hub.api")
+    async with running_hub(tmp_path, with_token=False) as lab:
+        link = re.search(r"http://\S+:\d+/(#token=\S+)", caplog.text)
+        assert link is not None
+        page = await _page(browser, DESKTOP)
+        await page.goto(lab.url + "/" + link.group(1))
+        await expect(page.locator("[data-entity='sensor.nas_cpu_percent']")).to_be_visible()
+        assert "token" not in page.url
+        assert await page.evaluate("localStorage.getItem('homelab-hub.token')")
+        await page.get_by_role("button", name="Log out").click()
+        await expect(page.get_by_label("Access token")).to_be_visible()
+        assert await page.evaluate("localStorage.length") == 0
+        await page.goto(lab.url + "/" + link.group(1))
+        await expect(page.get_by_role("alert")).to_contain_text("already used")
+
+
+async def test_revoked_token_logs_out_with_the_reason(browser: Browser, lab: DashboardHub, tmp_path: Path) -> None:
+    page = await _page(browser, DESKTOP)
+    await _login(page, lab, lab.token)
+    await expect(page.locator("[data-entity='sensor.nas_cpu_percent']")).to_be_visible()
+    # As `homelab-hub token revoke` does: change the token file; the hub picks it up within its sync interval.
+    tokens = TokenStore.in_dir(tmp_path / "data")
+    tokens.revoke("browser")
+    tokens.save()
+    await expect(page.get_by_role("alert")).to_contain_text("wrong or has been revoked", timeout=8000)

@@ -21,24 +21,37 @@ class App {
     this.view = null;
     this._changed = new Set();
     this._frame = null;
-    window.addEventListener("hashchange", () => this._route());
+    window.addEventListener("hashchange", async () => (await this._fromLink()) || this._route());
   }
 
   async boot() {
-    const code = takeLinkCode();
-    if (code) {
-      try {
-        const token = await redeemCode(code);
-        if (token) storeToken(token);
-        else return this.login("This login link was already used or is not valid. Paste a token instead.");
-      } catch (err) {
-        return this.login(err.message);
-      }
-    }
+    if (await this._fromLink()) return;
     const token = storedToken();
     if (!token) return this.login();
     const problem = await this.connect(token);
     if (problem) this.login(problem);
+  }
+
+  /** Log in through a login link (`#token=CODE`) if the address holds one; true if it did. */
+  async _fromLink() {
+    const code = takeLinkCode();
+    if (!code) return false;
+    let token = null;
+    let problem = "This login link was already used or is not valid. Paste a token instead.";
+    try {
+      token = await redeemCode(code);
+    } catch (err) {
+      problem = err.message;
+    }
+    if (!token) {
+      if (this.store) this.toast(problem, "bad");
+      else this.login(problem);
+      return true;
+    }
+    if (this.store) this._teardown();
+    problem = await this.connect(token);
+    if (problem) this.login(problem);
+    return true;
   }
 
   login(message) {
@@ -189,12 +202,16 @@ class App {
 
   logout(message) {
     forgetToken();
+    this._teardown();
+    this.login(message);
+  }
+
+  _teardown() {
     clearInterval(this._integrationTimer);
     this.view?.destroy?.();
     this.connection?.close();
     this.connection = this.store = this.view = this._overview = null;
     delete document.documentElement.dataset.ready;
-    this.login(message);
   }
 }
 
