@@ -34,6 +34,7 @@ Action = Literal["start", "stop", "restart"]
 
 _CLIENT_POOL = 4
 """Connections of the main client: a poll, a service call and the event stream at once (streams have their own)."""
+_UP = frozenset({"running", "paused", "restarting"})
 _HEALTH_IN_STATUS = re.compile(r"\((healthy|unhealthy|health: starting)\)")
 
 
@@ -80,9 +81,11 @@ def connect(config: DockerConfig) -> docker.DockerClient:
 
 @dataclass(frozen=True, slots=True)
 class _Details:
-    """What only an inspect tells, cached until the container's summary or an event says it changed."""
+    """What an inspect tells, cached until the container's summary (state, health) or an event says it changed."""
 
     key: tuple[str, str]
+    status: str
+    """From the inspect: the list's view lags the `die` event by a moment, the container itself does not."""
     image: str
     image_id: str
     health: str | None
@@ -140,35 +143,29 @@ class DockerReader:
         if self._version is None:
             self._version = str(api.version().get("Version", "unknown"))
         selected = [s for s in summaries if self._config.selects(_name(s), s.get("Labels") or {})]
-        self.streams.sync(s["Id"] for s in selected if s.get("State") in ("running", "paused", "restarting"))
-        containers: dict[str, ContainerSnapshot] = {}
-        for summary in selected:
-            container = self._container(summary)
-            if container is not None:
-                containers[container.name] = container
+        details = {s["Id"]: d for s in selected if (d := self._details_of(s)) is not None}
+        self.streams.sync(container_id for container_id, d in details.items() if d.status in _UP)
+        containers = [self._container(s, details[s["Id"]]) for s in selected if s["Id"] in details]
         self._drop_details(s["Id"] for s in summaries)
+        statuses = [details[s["Id"]].status if s["Id"] in details else s.get("State") for s in summaries]
         return DockerSnapshot(
             node=self._node,
             version=self._version,
             images=images,
             containers_total=len(summaries),
-            containers_running=sum(1 for s in summaries if s.get("State") == "running"),
-            containers=containers,
+            containers_running=statuses.count("running"),
+            containers={c.name: c for c in containers},
         )
 
-    def _container(self, summary: Mapping[str, Any]) -> ContainerSnapshot | None:
-        details = self._details_of(summary)
-        if details is None:
-            return None  # removed between the list and the inspect; the next event brings a fresh poll
+    def _container(self, summary: Mapping[str, Any], details: _Details) -> ContainerSnapshot:
         container_id = summary["Id"]
-        status = str(summary.get("State", "unknown"))
-        up = status in ("running", "paused", "restarting")
+        up = details.status in _UP
         return ContainerSnapshot(
             id=container_id,
             name=_name(summary),
             image=details.image,
             image_id=details.image_id,
-            status=status,
+            status=details.status,
             health=details.health,
             restart_count=details.restart_count,
             started_at=details.started_at if up else None,
@@ -190,6 +187,7 @@ class DockerReader:
         state = info.get("State") or {}
         details = _Details(
             key=key,
+            status=str(state.get("Status") or summary.get("State", "unknown")),
             image=str((info.get("Config") or {}).get("Image") or summary.get("Image", "")),
             image_id=str(info.get("Image", "")),
             health=(state.get("Health") or {}).get("Status"),
