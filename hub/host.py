@@ -51,8 +51,8 @@ class _Context:
     async def run_pinned(self, fn: Callable[_P, _R], *args: _P.args, **kwargs: _P.kwargs) -> _R:
         return await self._host.runner.run_pinned(fn, *args, **kwargs)
 
-    def report(self, snapshot: Any) -> None:
-        self._host.writer.write(snapshot)
+    def report(self, snapshot: Any, *, partial: bool = False) -> None:
+        self._host.writer.write(snapshot, partial=partial)
 
     def request_poll(self) -> None:
         if self._host.poller is not None:

@@ -62,8 +62,11 @@ class IntegrationContext(Protocol):
         """Run a blocking call on the integration's one dedicated thread (per-thread library state)."""
         ...
 
-    def report(self, snapshot: Any) -> None:
-        """Publish a snapshot now (push integrations, or a poll result that arrives early)."""
+    def report(self, snapshot: Any, *, partial: bool = False) -> None:
+        """Publish a snapshot now (push integrations, or a poll result that arrives early).
+
+        A `partial` snapshot holds only the entities that changed; the others keep their states.
+        """
         ...
 
     def request_poll(self) -> None:

@@ -16,10 +16,12 @@ from hub.core import (
     Core,
     DeviceInfo,
     EntityDescription,
+    EntityDetails,
     RegistryEntry,
     StateValue,
     clock,
     entity_id_for,
+    slugify,
 )
 
 __all__ = ["SnapshotWriter", "format_state"]
@@ -75,6 +77,8 @@ class SnapshotWriter:
         self._default_device = default_device
         self._expire_after = expire_after
         self._slots: dict[str, _Slot] = {}
+        self._detailed: dict[tuple[str, str], str] = {}
+        """Entity id of each (description key, instance) whose id comes from `details`."""
         self._counters: dict[str, tuple[float, float]] = {}
 
     def instance_of(self, entity_id: str) -> str | None:
@@ -84,17 +88,23 @@ class SnapshotWriter:
     def entity_ids(self) -> list[str]:
         return list(self._slots)
 
-    def write(self, snapshot: Any, taken_at: float | None = None) -> None:
-        """Apply one snapshot: every entity it has is written, entities it no longer has are removed."""
+    def write(self, snapshot: Any, taken_at: float | None = None, *, partial: bool = False) -> None:
+        """Apply one snapshot: every entity it has is written, entities it no longer has are removed.
+
+        A `partial` snapshot carries only some entities (a push integration's latest changes): those are
+        written, nothing is removed, and known entities' `details` are not read again.
+        """
         taken_at = clock.monotonic() if taken_at is None else taken_at
         seen: set[str] = set()
         for description in self._descriptions:
             for instance in self._instances(description, snapshot):
-                slot = self._slot(description, instance, snapshot)
+                slot = self._slot(description, instance, snapshot, refresh=not partial)
                 if slot is None:
                     continue
                 seen.add(slot.entity_id)
                 self._write_slot(slot, snapshot, taken_at)
+        if partial:
+            return
         for entity_id in [e for e in self._slots if e not in seen]:
             self._forget(entity_id)
 
@@ -119,35 +129,65 @@ class SnapshotWriter:
             _LOGGER.exception("Instances of %s.%s failed", self._integration_id, description.key)
             return ()
 
-    def _slot(self, description: EntityDescription[Any], instance: str, snapshot: Any) -> _Slot | None:
+    def _slot(
+        self, description: EntityDescription[Any], instance: str, snapshot: Any, *, refresh: bool
+    ) -> _Slot | None:
         key = description.key_for(instance)
-        entity_id = entity_id_for(description.platform, self._core.node, key)
-        slot = self._slots.get(entity_id)
-        if slot is not None and slot.description is description:
-            return slot
+        if description.details is None:
+            entity_id = entity_id_for(description.platform, self._core.node, key)
+            slot = self._slots.get(entity_id)
+            if slot is not None and slot.description is description:
+                return slot
+            return self._register(description, instance, snapshot, entity_id, EntityDetails())
+        known = self._detailed.get((description.key, instance))
+        if known is not None and not refresh and known in self._slots:
+            return self._slots[known]
+        try:
+            details = description.details(snapshot, instance)
+        except Exception:
+            _LOGGER.exception("Details of %s.%s failed", self._integration_id, key)
+            return None
+        if details.object_id:
+            entity_id = f"{description.platform}.{slugify(details.object_id)}"
+        else:
+            entity_id = entity_id_for(description.platform, self._core.node, key)
+        self._detailed[(description.key, instance)] = entity_id
+        return self._register(description, instance, snapshot, entity_id, details)
+
+    def _register(
+        self,
+        description: EntityDescription[Any],
+        instance: str,
+        snapshot: Any,
+        entity_id: str,
+        details: EntityDetails,
+    ) -> _Slot | None:
         try:
             device = description.device(snapshot, instance) if description.device else self._default_device
         except Exception:
             _LOGGER.exception("Device of %s failed", entity_id)
             return None
-        slot = _Slot(description, instance, entity_id)
-        self._slots[entity_id] = slot
+        slot = self._slots.get(entity_id)
+        if slot is None or slot.description is not description or slot.instance != instance:
+            slot = _Slot(description, instance, entity_id)
+            self._slots[entity_id] = slot
+        expire_after = details.expire_after if details.expire_after is not None else self._expire_after
         self._core.entities.add(
             RegistryEntry(
                 entity_id=entity_id,
-                unique_id=f"{self._core.node}_{self._integration_id}_{key}",
+                unique_id=f"{self._core.node}_{self._integration_id}_{description.key_for(instance)}",
                 platform=description.platform,
-                name=description.name_for(instance),
-                node=self._core.node,
+                name=details.name or description.name_for(instance),
+                node=details.node or self._core.node,
                 integration=self._integration_id,
                 device=device,
-                unit=description.unit,
-                device_class=description.device_class,
-                state_class=description.state_class,
-                icon=description.icon,
-                entity_category=description.entity_category,
+                unit=details.unit or description.unit,
+                device_class=details.device_class or description.device_class,
+                state_class=details.state_class or description.state_class,
+                icon=details.icon or description.icon,
+                entity_category=details.entity_category or description.entity_category,
                 commands={payload: f"{self._domain}.{svc}" for payload, svc in description.commands.items()},
-                expire_after=self._expire_after,
+                expire_after=expire_after,
             )
         )
         return slot
@@ -186,22 +226,25 @@ class SnapshotWriter:
 
     def _attributes(self, slot: _Slot, extra: Mapping[str, Any] | None) -> dict[str, Any]:
         entry = self._core.entities.get(slot.entity_id)
-        description = slot.description
         attributes: dict[str, Any] = dict(extra) if extra else {}
-        if description.state_class:
-            attributes["state_class"] = description.state_class
-        if description.unit:
-            attributes["unit_of_measurement"] = description.unit
-        if description.device_class:
-            attributes["device_class"] = description.device_class
-        if description.icon:
-            attributes["icon"] = description.icon
-        device_name = entry.device.name if entry is not None else self._core.node
-        attributes["friendly_name"] = f"{device_name} {description.name_for(slot.instance)}"
+        if entry is None:
+            attributes["friendly_name"] = f"{self._core.node} {slot.description.name_for(slot.instance)}"
+            return attributes
+        if entry.state_class:
+            attributes["state_class"] = entry.state_class
+        if entry.unit:
+            attributes["unit_of_measurement"] = entry.unit
+        if entry.device_class:
+            attributes["device_class"] = entry.device_class
+        if entry.icon:
+            attributes["icon"] = entry.icon
+        attributes["friendly_name"] = f"{entry.device.name} {entry.name}"
         return attributes
 
     def _forget(self, entity_id: str) -> None:
-        self._slots.pop(entity_id, None)
+        slot = self._slots.pop(entity_id, None)
+        if slot is not None and self._detailed.get((slot.description.key, slot.instance)) == entity_id:
+            del self._detailed[(slot.description.key, slot.instance)]
         self._counters.pop(entity_id, None)
         self._core.states.remove(entity_id)
         self._core.entities.remove(entity_id)

@@ -2,7 +2,16 @@
 
 from .context import Context, ulid
 from .core import Core
-from .entity import NO_INSTANCE, DeviceInfo, EntityDescription, Platform, StateValue, entity_id_for, slugify
+from .entity import (
+    NO_INSTANCE,
+    DeviceInfo,
+    EntityDescription,
+    EntityDetails,
+    Platform,
+    StateValue,
+    entity_id_for,
+    slugify,
+)
 from .errors import HubError, InvalidEntityId, InvalidState, ServiceNotFound, ServiceValidationError
 from .events import (
     EVENT_CALL_SERVICE,
@@ -38,6 +47,7 @@ __all__ = [
     "Core",
     "DeviceInfo",
     "EntityDescription",
+    "EntityDetails",
     "EntityRegistry",
     "Event",
     "EventBus",

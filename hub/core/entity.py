@@ -13,6 +13,7 @@ __all__ = [
     "NO_INSTANCE",
     "DeviceInfo",
     "EntityDescription",
+    "EntityDetails",
     "Platform",
     "StateValue",
     "entity_id_for",
@@ -57,6 +58,25 @@ class DeviceInfo:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class EntityDetails:
+    """Per-instance facts that override a description's, for entities known only at run time (MQTT ingest).
+
+    `object_id` replaces `<node>_<key>` in the entity id, so an entity ingested from another node keeps its own
+    id (`sensor.pi_cpu_percent`); `node` names the node the entity belongs to (sinks publish only their own).
+    """
+
+    object_id: str | None = None
+    node: str | None = None
+    name: str | None = None
+    unit: str | None = None
+    device_class: str | None = None
+    state_class: str | None = None
+    icon: str | None = None
+    entity_category: Literal["diagnostic", "config"] | None = None
+    expire_after: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class EntityDescription(Generic[_SnapT]):
     """One kind of entity an integration provides, with a pure function from its snapshot to a value.
 
@@ -64,7 +84,8 @@ class EntityDescription(Generic[_SnapT]):
     made per instance the snapshot has (a disk, an interface, a container) and `key` and `name` may hold
     `{instance}`. With `counter=True` the value is a cumulative counter and the hub publishes its rate per
     second between two snapshots instead. For `switch` and `button` entities, `commands` maps an accepted
-    payload (`ON`, `OFF`, `PRESS`) to the service of the integration's domain that carries it out.
+    payload (`ON`, `OFF`, `PRESS`) to the service of the integration's domain that carries it out. `details`,
+    when set, gives each instance its own id, unit, classes and node (read once, when the entity first appears).
     """
 
     key: str
@@ -83,6 +104,7 @@ class EntityDescription(Generic[_SnapT]):
     counter: bool = False
     precision: int | None = None
     commands: Mapping[str, str] = field(default_factory=dict)
+    details: Callable[[_SnapT, str], EntityDetails] | None = None
 
     def key_for(self, instance: str) -> str:
         return slugify(self.key.format(instance=instance)) if instance else self.key
