@@ -127,6 +127,9 @@ async def test_history_chart_with_hover(browser: Browser, lab: DashboardHub) -> 
         await expect(page.locator(".chart .axis-unit")).to_have_text("°C")
         await page.screenshot(path=SCREENSHOTS / f"entity-chart-{name}.png", full_page=name == "desktop")
         assert requests.outside(lab.url) == []
+    lab.core.states.set("sensor.nas_cpu_temperature", "71.5", {"unit_of_measurement": "°C"})
+    await expect(page.locator(".big-state")).to_have_text("71.5 °C", timeout=2000)
+    await expect(page.locator("svg.chart")).to_have_attribute("data-points", "279")
 
 
 async def test_wrong_token_shows_the_error(browser: Browser, lab: DashboardHub) -> None:

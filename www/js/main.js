@@ -78,6 +78,7 @@ class App {
     this._wire();
     this._shell();
     await Promise.all([this.store.start(), this.loadIntegrations().catch(() => [])]);
+    document.title = this.store.node ? `${this.store.node} · homelab-hub` : "homelab-hub";
     this._integrationTimer = setInterval(() => this.loadIntegrations().catch(() => {}), INTEGRATIONS_REFRESH_MS);
     this._route();
     return null;
@@ -142,6 +143,9 @@ class App {
     this.view = view;
     mount(this._main, view.el);
     view.render();
+    // The view was just built from the store as it is: updates queued before now are in it already.
+    this._structural = false;
+    this._changed.clear();
     if (view === this._overview) this._markReady();
     window.scrollTo(0, 0);
   }

@@ -13,11 +13,13 @@ export class Store extends EventTarget {
     this.registry = new Map(); // entity_id -> entity registry entry
     this.devices = new Map(); // device id -> device registry entry
     this.services = {};
+    this.node = null; // this hub's own node name
     this._refreshTimer = null;
   }
 
   async start() {
-    await Promise.all([this.loadRegistries(), this._loadServices()]);
+    const config = this.connection.command({ type: "get_config" }).then((c) => (this.node = c.location_name || null));
+    await Promise.all([this.loadRegistries(), this._loadServices(), config.catch(() => {})]);
     await this.connection.subscribe({ type: "subscribe_entities" }, (event) => this._apply(event));
     await this.connection
       .subscribe({ type: "subscribe_events", event_type: "entity_registry_updated" }, () => this._refreshSoon())

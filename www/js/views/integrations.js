@@ -50,7 +50,7 @@ export class IntegrationsView {
     ];
     return h("article.card.integration", { dataset: { integration: item.id } },
       h("header.card-head", h(`span.dot.h-${integrationHealth(status)}`),
-        h("div.card-title", h("h3", item.name || item.id), h("p.card-sub", `${item.platform} · ${item.id}`)), poll),
+        h("div.card-title", h("h3", item.name || item.id), h("p.card-sub", item.platform === item.id ? item.platform : `${item.platform} · ${item.id}`)), poll),
       h("dl.stats", stats.map(([k, v]) => [h("dt", k), h("dd", v)])),
       health.last_error ? h("div.last-error", h("strong", "Last error"),
         health.last_error_at ? h("span.when", ago(Date.parse(health.last_error_at) / 1000)) : null,

@@ -16,6 +16,7 @@ export class Overview {
     this.filter = { text: "", domain: "", node: "", integration: "" };
     this.rows = new Map(); // entity id -> {row, value, meter, card, facts}
     this.cards = new Map(); // device key -> {card, dot, rows: [...], more}
+    this._expanded = new Set(); // device keys whose cards show every row, kept across rebuilds
     this.el = h("section.overview");
     this._toolbar = this._buildToolbar();
     this._body = h("div.overview-body");
@@ -78,7 +79,7 @@ export class Overview {
     this.cards.clear();
     const grouped = [...byNode.keys()].filter(Boolean).length > 1;
     const sections = [...byNode.entries()]
-      .sort(([a], [b]) => (a === "") - (b === "") || a.localeCompare(b))
+      .sort(([a], [b]) => this._nodeOrder(a) - this._nodeOrder(b) || a.localeCompare(b))
       .map(([node, devices]) => this._section(node, devices, grouped));
     mount(this._body, facts.length ? sections : h("div.empty", "No entities yet. Integrations report within their interval."));
     this._applyFilter();
@@ -91,6 +92,11 @@ export class Overview {
     const grid = h("div.cards", devices.map(([deviceId, list]) => this._card(deviceId, list)));
     const title = grouped ? h("h2.node-title", h("span.node-icon", "◆"), node || "Other") : null;
     return h("section.node", { dataset: { node } }, title, grid);
+  }
+
+  /** This hub's node first, then the others by name, entities of no node last. */
+  _nodeOrder(node) {
+    return node === this.store.node ? 0 : node ? 1 : 2;
   }
 
   /** The node's own device first, then its containers and the rest. */
@@ -115,11 +121,13 @@ export class Overview {
     const more = h("button.more", {
       type: "button",
       onclick: () => {
-        card.classList.toggle("expanded");
+        const expanded = card.classList.toggle("expanded");
+        if (expanded) this._expanded.add(deviceId);
+        else this._expanded.delete(deviceId);
         this._labelMore(entry);
       },
     });
-    const card = h("article.card", { dataset: { device: deviceId } },
+    const card = h(`article.card${this._expanded.has(deviceId) ? ".expanded" : ""}`, { dataset: { device: deviceId } },
       h("header.card-head", dot, h("div.card-title", h("h3", name), subtitle && h("p.card-sub", subtitle))),
       h("ul.rows", rows.map((r) => r.row)), more);
     const entry = { card, dot, rows, more, name: name.toLowerCase() };
