@@ -1,0 +1,87 @@
+"""The daemon stopped and restarted under a running hub, and a hub started while the daemon is down."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+from hub.backoff import set_testing
+from hub.core import STATE_UNAVAILABLE
+from hub.health import HealthStatus
+from hub.runtime import Hub
+from tests.fixtures.dockerd import DockerDaemon
+from tests.integrations.docker.dockerhub import NODE, entity, is_state, running_hub, wait_for
+
+
+@pytest.fixture
+def fast_backoff() -> Iterator[None]:
+    set_testing(True)
+    yield
+    set_testing(False)
+
+
+async def _wait_health(hub: Hub, status: HealthStatus, timeout: float) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while (health := hub.health.get("docker")) is None or health.status is not status:
+        assert asyncio.get_running_loop().time() < deadline, health
+        await asyncio.sleep(0.05)
+
+
+@pytest.mark.usefixtures("fast_backoff")
+async def test_daemon_stopped_and_restarted(tmp_path: Path, dockerd: DockerDaemon, busybox_image: str) -> None:
+    with closing(dockerd.client()) as client:
+        await asyncio.to_thread(
+            client.containers.run,
+            busybox_image,
+            ["sleep", "600"],
+            name="survivor",
+            network_mode="none",
+            restart_policy={"Name": "always"},
+            detach=True,
+        )
+    async with running_hub(tmp_path, dockerd.url, interval="1s") as hub:
+        state_id = entity("sensor", "survivor", "state")
+        running = f"sensor.{NODE}_docker_containers_running"
+        await wait_for(hub, state_id, is_state("running"))
+        await wait_for(hub, running, is_state("1"))
+
+        await asyncio.to_thread(dockerd.stop)
+        await wait_for(hub, state_id, is_state(STATE_UNAVAILABLE), timeout=3.0)
+        await wait_for(hub, running, is_state(STATE_UNAVAILABLE), timeout=1.0)
+        await _wait_health(hub, HealthStatus.failing, timeout=6.0)
+        health = hub.health.get("docker")
+        assert health is not None
+        assert health.last_error is not None
+        assert "unavailable" in health.last_error
+
+        await asyncio.to_thread(dockerd.start)
+        # The restart policy brings the container back with the daemon; the hub follows within seconds.
+        await wait_for(hub, state_id, is_state("running"), timeout=8.0)
+        await wait_for(hub, running, is_state("1"), timeout=2.0)
+        await _wait_health(hub, HealthStatus.ok, timeout=2.0)
+        cpu_id = entity("sensor", "survivor", "cpu")
+        await wait_for(hub, cpu_id, lambda s: s is not None and s.state not in (STATE_UNAVAILABLE, "unknown"), 5.0)
+
+        with closing(dockerd.client()) as client:
+            await asyncio.to_thread(client.containers.get("survivor").stop)
+        await wait_for(hub, state_id, is_state("exited"))
+
+
+@pytest.mark.usefixtures("fast_backoff")
+async def test_hub_starts_while_the_daemon_is_down(tmp_path: Path, dockerd: DockerDaemon, busybox_image: str) -> None:
+    await asyncio.to_thread(dockerd.stop)
+    async with running_hub(tmp_path, dockerd.url, interval="1s") as hub:
+        await _wait_health(hub, HealthStatus.failing, timeout=5.0)
+        health = hub.health.get("docker")
+        assert health is not None
+        assert health.last_error is not None
+        assert health.last_error.startswith("not ready")
+        assert hub.core.states.get(f"sensor.{NODE}_docker_containers_total") is None
+
+        await asyncio.to_thread(dockerd.start)
+        await wait_for(hub, f"sensor.{NODE}_docker_containers_total", is_state("0"), timeout=5.0)
+        await _wait_health(hub, HealthStatus.ok, timeout=3.0)
