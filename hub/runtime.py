@@ -21,6 +21,7 @@ from .health import HealthRegistry
 from .health_entities import HealthEntities
 from .host import IntegrationHost
 from .integration import Integration
+from .recorder import Recorder, recorder_url
 from .scheduler import PollerSpec, spread_offsets
 
 __all__ = ["Hub", "hub_version"]
@@ -87,6 +88,17 @@ class Hub:
     def _parts(self) -> list[AbstractAsyncContextManager[Any]]:
         """The sinks and the API, in start order; each is optional and configured under `hub:`."""
         parts: list[AbstractAsyncContextManager[Any]] = []
+        # The recorder comes first: the states it restores must be there before anything publishes.
+        recorder_config = self.config.hub.recorder
+        recorder = Recorder(
+            self.core,
+            recorder_config,
+            recorder_url(recorder_config, self.config.hub.data_dir),
+            self.health.create("recorder", "sink"),
+            self.device,
+        )
+        self.history = recorder.history
+        parts.append(recorder.lifespan())
         # The API comes last: once clients can act, every sink already listens.
         parts.append(serve_api(self.core, self, self.config.hub, hub_version=self.version))
         return parts

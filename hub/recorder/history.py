@@ -1,0 +1,157 @@
+"""`History`: the recorder's answers to `/api/history/period` (HA's rules and reply shape) and statistics."""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from .database import Database
+from .statistics import StatisticsReader
+
+__all__ = ["History", "match_entity_ids"]
+
+# recorder/history/const.py: in these domains an attribute change is significant, and minimal responses
+# still carry every row in full.
+_SIGNIFICANT_DOMAINS: Final = frozenset({"climate", "device_tracker", "humidifier", "thermostat", "water_heater"})
+_NEED_ATTRIBUTE_DOMAINS: Final = frozenset({"climate", "humidifier", "input_datetime", "thermostat", "water_heater"})
+
+_Row = tuple[int, str | None, int | None, float | None, float]
+"""metadata_id, state, attributes_id, last_changed_ts (None: same as updated), last_updated_ts."""
+
+
+def match_entity_ids(filters: Sequence[str], known: Iterable[str]) -> list[str]:
+    """Entity ids matching each filter in turn: an id, a domain (`sensor`) or a glob (`sensor.nas_*`)."""
+    known = sorted(known)
+    matched: dict[str, None] = {}
+    for item in filters:
+        if any(char in item for char in "*?["):
+            matched.update(dict.fromkeys(fnmatch.filter(known, item)))
+        elif "." in item:
+            matched[item] = None
+        else:
+            prefix = f"{item}."
+            matched.update(dict.fromkeys(entity_id for entity_id in known if entity_id.startswith(prefix)))
+    return list(matched)
+
+
+def _iso(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).isoformat()
+
+
+def _marks(count: int) -> str:
+    return ", ".join("?" * count)
+
+
+class History:
+    """Reads states committed by the writer; implements `hub.control.HistoryReader`."""
+
+    def __init__(self, db: Database, entity_ids: Callable[[], Mapping[str, int]]) -> None:
+        self._db = db
+        self._entity_ids = entity_ids
+        self._statistics = StatisticsReader(db)
+
+    async def history_period(
+        self,
+        start: datetime,
+        end: datetime,
+        filters: Sequence[str],
+        *,
+        minimal_response: bool,
+        no_attributes: bool,
+        skip_initial_state: bool,
+        significant_changes_only: bool,
+    ) -> list[list[dict[str, Any]]]:
+        ids = self._entity_ids()
+        wanted = [(entity_id, ids[entity_id]) for entity_id in match_entity_ids(filters, ids) if entity_id in ids]
+        if not wanted or end <= start:
+            return []
+        start_ts, end_ts = start.timestamp(), end.timestamp()
+        rows = await self._changes(wanted, start_ts, end_ts, significant_changes_only)
+        if not skip_initial_state:
+            rows = await self._initial_states(wanted, start_ts) + rows
+        attributes = {} if no_attributes else await self._attributes({row[2] for row in rows if row[2] is not None})
+        by_entity: dict[int, list[_Row]] = {}
+        for row in rows:
+            by_entity.setdefault(row[0], []).append(row)
+        return [
+            _entity_history(entity_id, by_entity[metadata_id], attributes, minimal_response)
+            for entity_id, metadata_id in wanted
+            if metadata_id in by_entity
+        ]
+
+    async def statistics(
+        self, statistic_ids: Sequence[str], period: str, start: datetime, end: datetime
+    ) -> dict[str, list[dict[str, Any]]]:
+        return await self._statistics.during_period(statistic_ids, period, start, end)
+
+    async def _changes(
+        self, wanted: list[tuple[str, int]], start_ts: float, end_ts: float, significant_only: bool
+    ) -> list[_Row]:
+        ids = [metadata_id for _, metadata_id in wanted]
+        sql = (
+            "SELECT metadata_id, state, attributes_id, last_changed_ts, last_updated_ts FROM states"
+            f" WHERE metadata_id IN ({_marks(len(ids))}) AND last_updated_ts > ? AND last_updated_ts < ?"
+        )
+        params: list[Any] = [*ids, start_ts, end_ts]
+        if significant_only:
+            # A row whose state did not change has last_changed_ts set; keep it only in significant domains.
+            always = [metadata_id for entity_id, metadata_id in wanted if _domain(entity_id) in _SIGNIFICANT_DOMAINS]
+            sql += " AND (last_changed_ts IS NULL"
+            sql += f" OR metadata_id IN ({_marks(len(always))}))" if always else ")"
+            params.extend(always)
+        sql += " ORDER BY metadata_id, last_updated_ts"
+        return [tuple(row) for row in await self._db.fetch(sql, params)]
+
+    async def _initial_states(self, wanted: list[tuple[str, int]], start_ts: float) -> list[_Row]:
+        """Each entity's state at `start`, stamped with `start` as HA does (its row may be much older)."""
+        ids = [metadata_id for _, metadata_id in wanted]
+        sql = (
+            "SELECT s.metadata_id, s.state, s.attributes_id FROM states_meta m"
+            " JOIN states s ON s.state_id = (SELECT i.state_id FROM states i WHERE i.metadata_id = m.metadata_id"
+            " AND i.last_updated_ts <= ? ORDER BY i.last_updated_ts DESC LIMIT 1)"
+            f" WHERE m.metadata_id IN ({_marks(len(ids))})"
+        )
+        rows = await self._db.fetch(sql, [start_ts, *ids])
+        return [(row[0], row[1], row[2], None, start_ts) for row in rows if row[1] is not None]
+
+    async def _attributes(self, attribute_ids: set[int]) -> dict[int, dict[str, Any]]:
+        """Each distinct attributes row parsed once: deduplication makes these few even for many rows."""
+        if not attribute_ids:
+            return {}
+        ids = sorted(attribute_ids)
+        sql = f"SELECT attributes_id, shared_attrs FROM state_attributes WHERE attributes_id IN ({_marks(len(ids))})"
+        return {row[0]: json.loads(row[1]) for row in await self._db.fetch(sql, ids)}
+
+
+def _domain(entity_id: str) -> str:
+    return entity_id.partition(".")[0]
+
+
+def _entity_history(
+    entity_id: str, rows: list[_Row], attributes: Mapping[int, dict[str, Any]], minimal: bool
+) -> list[dict[str, Any]]:
+    def full(row: _Row) -> dict[str, Any]:
+        updated = _iso(row[4])
+        return {
+            "entity_id": entity_id,
+            "state": row[1],
+            "attributes": attributes.get(row[2], {}) if row[2] is not None else {},
+            "last_changed": _iso(row[3]) if row[3] is not None else updated,
+            "last_updated": updated,
+        }
+
+    if not minimal or _domain(entity_id) in _NEED_ATTRIBUTE_DOMAINS or len(rows) < 2:
+        return [full(row) for row in rows]
+    # HA's minimal response: the first and last rows in full, between them only state changes, each as
+    # {"state", "last_changed"}.
+    result = [full(rows[0])]
+    previous = rows[0][1]
+    for row in rows[1:-1]:
+        if row[1] != previous:
+            result.append({"state": row[1], "last_changed": _iso(row[3] if row[3] is not None else row[4])})
+            previous = row[1]
+    result.append(full(rows[-1]))
+    return result

@@ -1,0 +1,123 @@
+"""`purge`: deletes states, events and statistics past their retention in small batches, then reclaims space."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Final
+
+from .database import Database
+from .restore import LATEST_STATE_IDS
+
+__all__ = ["PURGE_BATCH", "PurgeResult", "purge"]
+
+_LOGGER = logging.getLogger(__name__)
+
+PURGE_BATCH: Final = 4000
+"""Rows per delete: each batch is a short transaction taken under the writer's lock, so commits go on between
+batches and a purge of millions of rows never holds the writer back for more than one batch."""
+
+
+@dataclass(slots=True)
+class PurgeResult:
+    states: int = 0
+    events: int = 0
+    attributes: int = 0
+    event_data: int = 0
+    statistics: int = 0
+
+
+def _marks(count: int) -> str:
+    return ", ".join("?" * count)
+
+
+async def purge(
+    db: Database,
+    lock: asyncio.Lock,
+    forget: Callable[[], None],
+    now: datetime,
+    keep_days: int,
+    statistics_keep_days: int,
+) -> PurgeResult:
+    """Delete what is older than the retention; each entity's newest state stays, so restore always has it.
+
+    `lock` is the writer's; `forget` clears the writer's cache of deduplicated JSON rows, called under the lock
+    once such rows are deleted, so it never hands out the id of a row that is gone.
+    """
+    cutoff = (now - timedelta(days=keep_days)).timestamp()
+    result = PurgeResult()
+    keep = {row[0] for row in await db.fetch(LATEST_STATE_IDS)}
+    result.states = await _delete_old(db, lock, "states", "state_id", "last_updated_ts", cutoff, keep)
+    result.events = await _delete_old(db, lock, "events", "event_id", "time_fired_ts", cutoff, set())
+    result.attributes = await _delete_orphans(db, lock, forget, "state_attributes", "attributes_id", "states")
+    result.event_data = await _delete_orphans(db, lock, forget, "event_data", "data_id", "events")
+    stats_cutoff = (now - timedelta(days=statistics_keep_days)).timestamp()
+    for table, column, limit in (
+        ("statistics_short_term", "start_ts", cutoff),
+        ("statistics_runs", "start_ts", cutoff),
+        ("statistics", "start_ts", stats_cutoff),
+    ):
+        async with lock, db.transaction() as session:
+            await session.execute_many(f"DELETE FROM {table} WHERE {column} < ?", [(limit,)])
+    if db.dialect == "sqlite":
+        # Freed pages go back to the file system; PostgreSQL's autovacuum does this on its own.
+        async with lock:
+            await db.execute_script("PRAGMA incremental_vacuum")
+    _LOGGER.info(
+        "Purged %d states, %d events, %d attribute and %d event data rows older than %d days",
+        result.states,
+        result.events,
+        result.attributes,
+        result.event_data,
+        keep_days,
+    )
+    return result
+
+
+async def _delete_old(
+    db: Database, lock: asyncio.Lock, table: str, key: str, time_column: str, cutoff: float, keep: set[int]
+) -> int:
+    deleted, after = 0, -1
+    while True:
+        ids = [
+            row[0]
+            for row in await db.fetch(
+                f"SELECT {key} FROM {table} WHERE {time_column} < ? AND {key} > ? ORDER BY {key} LIMIT ?",
+                [cutoff, after, PURGE_BATCH],
+            )
+        ]
+        doomed = [row_id for row_id in ids if row_id not in keep]
+        if doomed:
+            async with lock, db.transaction() as session:
+                await session.execute_many(f"DELETE FROM {table} WHERE {key} IN ({_marks(len(doomed))})", [doomed])
+            deleted += len(doomed)
+        if len(ids) < PURGE_BATCH:
+            return deleted
+        after = ids[-1]
+
+
+async def _delete_orphans(
+    db: Database, lock: asyncio.Lock, forget: Callable[[], None], table: str, key: str, referrer: str
+) -> int:
+    """Deduplicated JSON rows no row refers to any more (checked and deleted under the lock, so the writer
+    cannot be adding a reference at the same moment)."""
+    deleted = 0
+    while True:
+        async with lock, db.transaction() as session:
+            ids = [
+                row[0]
+                for row in await session.fetch(
+                    f"SELECT t.{key} FROM {table} t WHERE NOT EXISTS"
+                    f" (SELECT 1 FROM {referrer} r WHERE r.{key} = t.{key}) LIMIT ?",
+                    [PURGE_BATCH],
+                )
+            ]
+            if ids:
+                await session.execute_many(f"DELETE FROM {table} WHERE {key} IN ({_marks(len(ids))})", [ids])
+                forget()
+        deleted += len(ids)
+        if len(ids) < PURGE_BATCH:
+            return deleted
