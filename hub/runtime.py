@@ -23,6 +23,7 @@ from .host import IntegrationHost
 from .integration import Integration
 from .recorder import Recorder, recorder_url
 from .scheduler import PollerSpec, spread_offsets
+from .sinks.redis import serve_redis
 
 __all__ = ["Hub", "hub_version"]
 
@@ -99,6 +100,8 @@ class Hub:
         )
         self.history = recorder.history
         parts.append(recorder.lifespan())
+        if self.config.hub.redis is not None:
+            parts.append(serve_redis(self.core, self.config.hub.redis, self.health.create("redis", "sink")))
         # The API comes last: once clients can act, every sink already listens.
         parts.append(serve_api(self.core, self, self.config.hub, hub_version=self.version))
         return parts
