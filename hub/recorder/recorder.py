@@ -135,10 +135,10 @@ class Recorder:
 
     async def _every_period(self) -> None:
         """Compile statistics a little after each 5-minute boundary; a restart catches up on missed periods."""
-        await self._repeat(self._next_period, self._compile)
+        await self._repeat(self._next_period, self.compile_statistics)
 
     async def _daily_purge(self) -> None:
-        await self._repeat(self._next_purge, self._purge)
+        await self._repeat(self._next_purge, self.purge)
 
     async def _repeat(self, next_time: Callable[[datetime], datetime], job: Callable[[], Awaitable[None]]) -> None:
         while not self._stopping.is_set():
@@ -149,7 +149,7 @@ class Recorder:
             try:
                 await job()
             except DatabaseUnavailable as err:
-                _LOGGER.warning("Recorder %s skipped, it runs again next time: %s", job.__name__.strip("_"), err)
+                _LOGGER.warning("Recorder %s skipped, it runs again next time: %s", job.__name__, err)
 
     def _next_period(self, now: datetime) -> datetime:
         start = now.timestamp() // SHORT_TERM * SHORT_TERM
@@ -162,11 +162,13 @@ class Recorder:
         )
         return due if due > now else due + timedelta(days=1)
 
-    async def _compile(self) -> None:
+    async def compile_statistics(self) -> None:
+        """Compile every finished 5-minute period not compiled yet (and the hours they complete)."""
         async with self.writer.lock:
             await self.statistics.compile_due(clock.utcnow(), dict(self.writer.rows.entity_ids.known))
 
-    async def _purge(self) -> None:
+    async def purge(self) -> None:
+        """Apply the retention now (the daily task calls this at `purge_time`)."""
         await purge(
             self.db,
             self.writer.lock,
