@@ -85,30 +85,32 @@ def real_backoff() -> object:
 
 async def test_database_away_then_back_loses_nothing(db_url: str) -> None:
     core = Core("lab")
-    async with _outage_control(db_url) as (url, (down, up)):  # type: ignore[misc]
-        async with running(url, core, commit_interval="100ms") as recorder:
-            core.states.set("sensor.lab_seq", "-1")
-            await recorder.writer.write_pending()
-            await down()
-            loop = asyncio.get_running_loop()
-            ends = loop.time() + OUTAGE_S
-            written = 0
-            while loop.time() < ends:
-                core.states.set("sensor.lab_seq", str(written))
-                written += 1
-                await asyncio.sleep(0.05)
-            assert recorder.writer.pending > 0
-            assert recorder._health.error_count > 0
-            await up()
-            deadline = loop.time() + 40
-            while recorder.writer.pending and loop.time() < deadline:
-                await asyncio.sleep(0.1)
-            assert recorder.writer.pending == 0
-            stored = await count(
-                recorder,
-                "states",
-                "WHERE metadata_id = (SELECT metadata_id FROM states_meta WHERE entity_id = 'sensor.lab_seq')",
-            )
-            assert stored == written + 1
-            assert recorder.writer.dropped == 0
-            assert recorder._health.status.value == "ok"
+    async with (
+        _outage_control(db_url) as (url, (down, up)),  # type: ignore[misc]
+        running(url, core, commit_interval="100ms") as recorder,
+    ):
+        core.states.set("sensor.lab_seq", "-1")
+        await recorder.writer.write_pending()
+        await down()
+        loop = asyncio.get_running_loop()
+        ends = loop.time() + OUTAGE_S
+        written = 0
+        while loop.time() < ends:
+            core.states.set("sensor.lab_seq", str(written))
+            written += 1
+            await asyncio.sleep(0.05)
+        assert recorder.writer.pending > 0
+        assert recorder._health.error_count > 0
+        await up()
+        deadline = loop.time() + 40
+        while recorder.writer.pending and loop.time() < deadline:
+            await asyncio.sleep(0.1)
+        assert recorder.writer.pending == 0
+        stored = await count(
+            recorder,
+            "states",
+            "WHERE metadata_id = (SELECT metadata_id FROM states_meta WHERE entity_id = 'sensor.lab_seq')",
+        )
+        assert stored == written + 1
+        assert recorder.writer.dropped == 0
+        assert recorder._health.status.value == "ok"
