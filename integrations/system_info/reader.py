@@ -20,7 +20,7 @@ from hub.integration import UpdateFailed
 from .config import PSEUDO_FILESYSTEMS, SystemInfoConfig
 from .snapshot import Filesystem, Interface, SystemSnapshot, Temperature, mount_label
 
-__all__ = ["SystemReader", "procfs_at"]
+__all__ = ["SystemReader", "UsageProbes", "procfs_at"]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ class SystemReader:
     def __init__(self, config: SystemInfoConfig) -> None:
         self._config = config
         self._cpu_sampled_at: float | None = None
-        self._usage = _UsageProbes(config.disks.timeout.total_seconds())
+        self._usage = UsageProbes(config.disks.timeout.total_seconds())
 
     def prime(self) -> None:
         """Take the CPU baseline, so the first `read()` already has a CPU figure."""
@@ -157,7 +157,7 @@ def _filesystem(part: Any, usage: Any | str) -> Filesystem:
     )
 
 
-class _UsageProbes:
+class UsageProbes:
     """`disk_usage` of each mount point on its own thread, all waited for together up to one timeout.
 
     A dead network mount hangs `statvfs` uninterruptibly (DESIGN 9): its thread stays stuck, so the mount
@@ -165,8 +165,9 @@ class _UsageProbes:
     on it. The threads are daemons so a stuck one cannot hold up the hub's exit.
     """
 
-    def __init__(self, timeout: float) -> None:
+    def __init__(self, timeout: float, usage: Callable[[str], Any] = psutil.disk_usage) -> None:
         self._timeout = timeout
+        self._usage = usage
         self._in_flight: dict[str, Future[Any]] = {}
         """Calls that overran their timeout, by mount point, until they return."""
 
@@ -179,7 +180,7 @@ class _UsageProbes:
             if stuck is not None and not stuck.done():
                 results[mount] = f"no answer for over {self._timeout:g}s (still waiting)"
                 continue
-            started[mount] = _in_thread(mount, psutil.disk_usage)
+            started[mount] = _in_thread(mount, self._usage)
         wait(started.values(), timeout=self._timeout)
         for mount, future in started.items():
             results[mount] = self._outcome(mount, future)
