@@ -1,0 +1,222 @@
+"""`Bridge`: the node's states and discovery configs onto the broker, and its command topics back into services.
+
+The bus listeners only mark an entity as pending (latest wins per entity, so memory is bounded by the number of
+entities however long the broker is away); one writer task publishes pending configs, then states, in batches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import logging
+import random
+from collections.abc import Mapping
+from typing import Any
+
+import aiomqtt
+
+from hub.config.models import MqttConfig
+from hub.core import (
+    EVENT_ENTITY_REGISTRY_UPDATED,
+    EVENT_STATE_CHANGED,
+    Core,
+    Event,
+    RegistryEntry,
+    Unsubscribe,
+    clock,
+)
+from hub.health import Health
+
+from .client import Link
+from .commands import CommandRouter
+from .discovery import Discovery, device_payload
+from .topics import Topics
+
+__all__ = ["Bridge"]
+
+_LOGGER = logging.getLogger(__name__)
+
+BATCH = 2000
+"""Messages handed to paho between two drains: large enough to fill the socket, small enough to bound memory."""
+_IN_CONFIG = frozenset({"friendly_name", "unit_of_measurement", "device_class", "state_class", "icon"})
+"""Attributes the discovery config already carries; the JSON attributes topic holds the rest."""
+_BIRTH = b"online"
+
+
+class Bridge:
+    """Publishes this node's entities and routes their commands; `session` runs once per connection."""
+
+    def __init__(self, core: Core, config: MqttConfig, topics: Topics, health: Health, version: str) -> None:
+        self._core = core
+        self._config = config
+        self._topics = topics
+        self._health = health
+        self._discovery = Discovery(topics, version, config.expire_after)
+        self._commands = CommandRouter(core, topics)
+        self._configs: dict[str, None] = {}
+        self._removed: dict[str, RegistryEntry] = {}
+        self._states: dict[str, None] = {}
+        self._sent_attributes: dict[str, Mapping[str, Any]] = {}
+        self._wake = asyncio.Event()
+        self._births: set[asyncio.Task[None]] = set()
+        self.published = 0
+        """Messages handed to the broker so far (tests and the benchmark)."""
+
+    def listen(self) -> list[Unsubscribe]:
+        return [
+            self._core.bus.listen(EVENT_STATE_CHANGED, self._on_state),
+            self._core.bus.listen(EVENT_ENTITY_REGISTRY_UPDATED, self._on_registry),
+            self._commands.close,
+            self._cancel_births,
+        ]
+
+    def _cancel_births(self) -> None:
+        for task in list(self._births):
+            task.cancel()
+
+    def _on_state(self, event: Event[Mapping[str, Any]]) -> None:
+        if event.data["new_state"] is not None:
+            self._states[event.data["entity_id"]] = None
+            self._wake.set()
+
+    def _on_registry(self, event: Event[Mapping[str, Any]]) -> None:
+        entity_id = event.data["entity_id"]
+        if event.data["action"] == "remove":
+            entry: RegistryEntry = event.data["entry"]
+            self._commands.forget(entry)
+            if entry.node == self._topics.node:
+                self._configs.pop(entity_id, None)
+                self._states.pop(entity_id, None)
+                self._removed[entity_id] = entry
+        else:
+            self._removed.pop(entity_id, None)
+            self._configs[entity_id] = None
+        self._wake.set()
+
+    def resync(self) -> None:
+        """Every config, then every state, again: after a (re)connect and on Home Assistant's `online`."""
+        self._sent_attributes.clear()
+        own = [entry.entity_id for entry in self._core.entities if entry.node == self._topics.node]
+        self._configs.update(dict.fromkeys(own))
+        self._states.update(dict.fromkeys(own))
+        for entry in self._core.entities:
+            self._commands.learn(entry)
+        self._wake.set()
+
+    async def session(self, link: Link) -> None:
+        """One connection's life: subscribe, re-publish everything, then write and listen until it drops."""
+        client = link.client
+        await client.subscribe(self._topics.birth, qos=1)
+        await client.subscribe(self._topics.command_filter, qos=self._config.qos.commands)
+        self.resync()
+        tasks = (
+            asyncio.create_task(self._write(link), name="mqtt-sink:writer"),
+            asyncio.create_task(self._listen(client), name="mqtt-sink:listener"),
+        )
+        try:
+            # Not a TaskGroup: its ExceptionGroup would hide the one MqttError the connector retries on.
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                task.result()
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _listen(self, client: aiomqtt.Client) -> None:
+        async for message in client.messages:
+            topic = message.topic.value
+            if topic == self._topics.birth:
+                if message.payload == _BIRTH:
+                    task = asyncio.get_running_loop().create_task(self._after_birth(), name="mqtt-sink:birth")
+                    self._births.add(task)
+                    task.add_done_callback(self._births.discard)
+                continue
+            self._commands.handle(topic, message.payload)
+
+    async def _after_birth(self) -> None:
+        """A random wait first, so a fleet of hubs does not answer Home Assistant's birth all at once (3.6)."""
+        await clock.sleep(random.uniform(0, self._config.birth_delay.total_seconds()))
+        _LOGGER.info("Home Assistant came online: re-publishing discovery and states")
+        self.resync()
+
+    async def _write(self, link: Link) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._removed or self._configs or self._states:
+                self._publish_removals(link)
+                self._publish_configs(link)
+                self._publish_states(link)
+                await link.drain()
+                self._health.queue_depth = len(self._states)
+
+    def _publish_removals(self, link: Link) -> None:
+        if not self._removed:
+            return
+        removed, self._removed = self._removed, {}
+        qos = self._config.qos
+        for entry in removed.values():
+            self._sent_attributes.pop(entry.entity_id, None)
+            link.publish(self._topics.state(entry.object_id), b"", qos.states, True)
+            link.publish(self._topics.attributes(entry.object_id), b"", qos.states, True)
+            if self._config.discovery and self._config.discovery_mode == "component":
+                link.publish(self._topics.component_config(entry), b"", qos.discovery, True)
+        if self._config.discovery and self._config.discovery_mode == "device":
+            self._publish_devices(link, {e.device.identifier for e in removed.values()}, removed)
+
+    def _publish_configs(self, link: Link) -> None:
+        if not self._configs:
+            return
+        configs, self._configs = self._configs, {}
+        entries = [e for e in map(self._core.entities.get, configs) if e is not None]
+        for entry in entries:
+            self._commands.learn(entry)
+        entries = [e for e in entries if e.node == self._topics.node]
+        if not self._config.discovery:
+            return
+        if self._config.discovery_mode == "device":
+            self._publish_devices(link, {e.device.identifier for e in entries}, {})
+            return
+        for entry in entries:
+            payload = json.dumps(self._discovery.component(entry))
+            link.publish(self._topics.component_config(entry), payload, self._config.qos.discovery, True)
+            self.published += 1
+
+    def _publish_devices(self, link: Link, identifiers: set[str], removed: Mapping[str, RegistryEntry]) -> None:
+        """Device discovery: one message per touched device with all its current components."""
+        members: dict[str, list[RegistryEntry]] = {identifier: [] for identifier in identifiers}
+        for entry in self._core.entities:
+            if entry.node == self._topics.node and entry.device.identifier in members:
+                members[entry.device.identifier].append(entry)
+        for identifier, entries in members.items():
+            topic = self._topics.device_config(identifier)
+            gone = {e.object_id: e.platform for e in removed.values() if e.device.identifier == identifier}
+            if not entries:
+                link.publish(topic, b"", self._config.qos.discovery, True)
+                continue
+            payload = device_payload(self._discovery, entries[0].device, entries, gone)
+            link.publish(topic, json.dumps(payload), self._config.qos.discovery, True)
+            self.published += 1
+
+    def _publish_states(self, link: Link) -> None:
+        batch = list(itertools.islice(self._states, BATCH))
+        qos = self._config.qos.states
+        for entity_id in batch:
+            del self._states[entity_id]
+            state = self._core.states.get(entity_id)
+            entry = self._core.entities.get(entity_id)
+            if state is None or entry is None or entry.node != self._topics.node:
+                continue
+            object_id = entry.object_id
+            link.publish(self._topics.state(object_id), state.state, qos, True)
+            self.published += 1
+            attributes = state.attributes
+            sent = self._sent_attributes.get(entity_id)
+            if sent is attributes or sent == attributes:
+                continue
+            self._sent_attributes[entity_id] = attributes
+            extra = {key: value for key, value in attributes.items() if key not in _IN_CONFIG}
+            link.publish(self._topics.attributes(object_id), json.dumps(extra, default=str), qos, True)
+            self.published += 1
