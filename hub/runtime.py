@@ -23,6 +23,7 @@ from .host import IntegrationHost
 from .integration import Integration
 from .recorder import Recorder, recorder_url
 from .scheduler import PollerSpec, spread_offsets
+from .sinks.mqtt import mqtt_sink
 from .sinks.redis import serve_redis
 
 __all__ = ["Hub", "hub_version"]
@@ -102,6 +103,9 @@ class Hub:
         parts.append(recorder.lifespan())
         if self.config.hub.redis is not None:
             parts.append(serve_redis(self.core, self.config.hub.redis, self.health.create("redis", "sink")))
+        if self.config.hub.mqtt is not None:
+            mqtt_health = self.health.create("mqtt", "sink")
+            parts.append(mqtt_sink(self.core, self.config.hub.mqtt, mqtt_health, version=self.version))
         # The API comes last: once clients can act, every sink already listens.
         parts.append(serve_api(self.core, self, self.config.hub, hub_version=self.version))
         return parts
