@@ -82,3 +82,24 @@ async def test_filters_and_host_figures(
         assert hub.core.states.get(entity("sensor", "skip-b", "state")) is None
         assert hub.core.states.get(entity("sensor", "keep-c", "state")) is None
         assert hub.core.states.get(entity("switch", "keep-a", "running")) is None  # controls are off
+
+
+async def test_health_follows_the_healthcheck(
+    tmp_path: Path, dockerd: DockerDaemon, busybox_image: str, client: docker.DockerClient
+) -> None:
+    healthcheck = {"test": ["CMD-SHELL", "test -e /tmp/ok"], "interval": 100_000_000, "retries": 1}
+    async with running_hub(tmp_path, dockerd.url, interval="30s") as hub:
+        container = await asyncio.to_thread(
+            client.containers.run,
+            busybox_image,
+            ["sleep", "600"],
+            name="checked",
+            healthcheck=healthcheck,
+            network_mode="none",
+            detach=True,
+        )
+        health_id = entity("sensor", "checked", "health")
+        await wait_for(hub, health_id, is_state("unhealthy"), timeout=3.0)
+        await asyncio.to_thread(container.exec_run, ["touch", "/tmp/ok"])
+        await wait_for(hub, health_id, is_state("healthy"))
+        assert hub.core.states.get(entity("sensor", "life", "health")) is None
