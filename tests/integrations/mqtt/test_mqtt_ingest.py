@@ -1,0 +1,189 @@
+"""The mqtt ingest against a real Mosquitto: configured topics, HA discovery, availability, removal, commands."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiomqtt
+import pytest
+
+from hub.backoff import set_testing
+from hub.config import load_config
+from hub.core import Core, DeviceInfo
+from hub.entity_commands import run_command
+from hub.health import HealthRegistry
+from hub.host import IntegrationHost
+from integrations.mqtt import MqttIngest
+from tests.fixtures.process import ServerProcess
+from tests.sinks.mqtt.mqtttools import recording, wait_for
+
+HOST = DeviceInfo(identifier="central", name="Central")
+
+
+@pytest.fixture(autouse=True)
+def _fast_backoff() -> Any:
+    set_testing(True)
+    yield
+    set_testing(False)
+
+
+@asynccontextmanager
+async def ingesting(tmp_path: Path, options: str) -> AsyncIterator[Core]:
+    """The mqtt integration hosted on a core named `central`, configured by the YAML `options`."""
+    (tmp_path / "hub.yaml").write_text(f"hub:\n  name: central\nintegrations:\n  - platform: mqtt\n{options}")
+    config = load_config(tmp_path, {"mqtt": MqttIngest})
+    core = Core("central")
+    host = IntegrationHost(
+        core, config.integrations[0], MqttIngest, HealthRegistry().create("mqtt", "integration"),
+        offset=0.0, host_device=HOST,
+    )  # fmt: skip
+    async with host.lifespan():
+        await asyncio.wait_for(host.wait_ready(), 5)
+        await asyncio.sleep(0.2)  # subscriptions made
+        yield core
+
+
+def _state(core: Core, entity_id: str) -> str | None:
+    state = core.states.get(entity_id)
+    return state.state if state is not None else None
+
+
+async def _publish(port: int, *messages: tuple[str, Any], retain: bool = False) -> None:
+    async with aiomqtt.Client("127.0.0.1", port, identifier="publisher") as client:
+        for topic, payload in messages:
+            data = json.dumps(payload) if isinstance(payload, dict) else payload
+            await client.publish(topic, data, qos=1, retain=retain)
+
+
+async def test_configured_topics_plain_and_json(mosquitto: ServerProcess, tmp_path: Path) -> None:
+    options = f"""    port: {mosquitto.port}
+    topics:
+      - {{topic: lab/garage/temp, name: Garage temperature, key: garage_temp, unit: "°C",
+          device_class: temperature, state_class: measurement}}
+      - {{topic: lab/ups, name: UPS load, key: ups_load, json_path: ups.0.load, unit: "%"}}
+      - {{topic: lab/door, name: Door, key: door, platform: binary_sensor, payload_on: open, payload_off: closed}}
+"""
+    async with ingesting(tmp_path, options) as core:
+        await _publish(
+            mosquitto.port,
+            ("lab/garage/temp", "21.5"),
+            ("lab/ups", {"ups": [{"load": 37}]}),
+            ("lab/door", "open"),
+        )
+        await wait_for(lambda: _state(core, "binary_sensor.central_door") == "on", what="door on")
+        await wait_for(lambda: _state(core, "sensor.central_ups_load") == "37", what="ups load")
+        assert _state(core, "sensor.central_garage_temp") == "21.5"
+        garage = core.states.get("sensor.central_garage_temp")
+        assert garage is not None
+        assert garage.attributes["unit_of_measurement"] == "°C"
+        assert garage.attributes["device_class"] == "temperature"
+        assert garage.attributes["friendly_name"] == "Central Garage temperature"
+        entry = core.entities.get("sensor.central_garage_temp")
+        assert entry is not None
+        assert (entry.node, entry.device) == ("central", HOST)
+        await _publish(mosquitto.port, ("lab/door", "closed"), ("lab/ups", "not json"), ("lab/garage/temp", ""))
+        await wait_for(lambda: _state(core, "binary_sensor.central_door") == "off", what="door off")
+        await wait_for(lambda: _state(core, "sensor.central_ups_load") == "unknown", what="junk -> unknown")
+        assert _state(core, "sensor.central_garage_temp") == "21.5"  # an empty payload is ignored, as in HA
+
+
+def _config(node: str, object_id: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "name": "CPU",
+        "uniq_id": f"{node}_{object_id}",
+        "obj_id": f"{node}_{object_id}",
+        "~": f"homelab/{node}/{node}_{object_id}",
+        "stat_t": "~/state",
+        "avty_t": f"homelab/{node}/availability",
+        "unit_of_meas": "%",
+        "stat_cla": "measurement",
+        "dev": {"ids": [node], "name": node.upper(), "mf": "homelab-hub", "sw": "0.1.0"},
+        "o": {"name": "homelab-hub"},
+        **extra,
+    }
+
+
+async def test_discovery_creates_follows_and_removes(mosquitto: ServerProcess, tmp_path: Path) -> None:
+    options = f"    port: {mosquitto.port}\n    discovery: true\n"
+    async with ingesting(tmp_path, options) as core:
+        await _publish(
+            mosquitto.port,
+            ("homeassistant/sensor/pi/pi_cpu/config", _config("pi", "cpu")),
+            ("homeassistant/sensor/central/central_cpu/config", _config("central", "cpu")),  # our own: ignored
+            ("homeassistant/sensor/bad.node/x/config", _config("bad", "x")),
+            ("homeassistant/sensor/pi/junk/config", "{not json"),
+            ("homeassistant/light/pi/lamp/config", _config("pi", "lamp")),  # unsupported platform
+            (
+                "homeassistant/sensor/0x00158d/temperature/config",
+                {
+                    "name": "Temperature",
+                    "unique_id": "0x00158d_temperature",
+                    "state_topic": "zigbee2mqtt/kitchen",
+                    "value_template": "{{ value_json.temperature }}",
+                    "availability": [{"topic": "zigbee2mqtt/bridge/state", "payload_available": "up"}],
+                    "device": {"identifiers": ["zigbee2mqtt_0x00158d"], "name": "Kitchen sensor"},
+                },
+            ),
+        )
+        await wait_for(lambda: core.entities.get("sensor.pi_cpu") is not None, what="pi cpu entity")
+        await wait_for(lambda: core.entities.get("sensor.0x00158d_temperature") is not None, what="zigbee entity")
+        assert _state(core, "sensor.pi_cpu") == "unavailable"  # until its availability topic says online
+        await _publish(
+            mosquitto.port,
+            ("homelab/pi/availability", "online"),
+            ("homelab/pi/pi_cpu/state", "42.5"),
+            ("zigbee2mqtt/bridge/state", "up"),
+            ("zigbee2mqtt/kitchen", {"temperature": 19.25, "humidity": 40}),
+        )
+        await wait_for(lambda: _state(core, "sensor.pi_cpu") == "42.5", what="pi cpu state")
+        await wait_for(lambda: _state(core, "sensor.0x00158d_temperature") == "19.25", what="zigbee value")
+        entry = core.entities.get("sensor.pi_cpu")
+        assert entry is not None
+        assert (entry.node, entry.unit, entry.state_class, entry.device.identifier) == ("pi", "%", "measurement", "pi")
+        state = core.states.get("sensor.pi_cpu")
+        assert state is not None
+        assert state.attributes["friendly_name"] == "PI CPU"
+        assert core.entities.get("sensor.central_cpu") is None
+        assert not [e for e in core.entities if "lamp" in e.entity_id or "bad" in e.entity_id]
+
+        await _publish(mosquitto.port, ("homelab/pi/availability", "offline"))
+        await wait_for(lambda: _state(core, "sensor.pi_cpu") == "unavailable", what="pi offline")
+        await _publish(mosquitto.port, ("homeassistant/sensor/pi/pi_cpu/config", ""))
+        await wait_for(lambda: core.entities.get("sensor.pi_cpu") is None, what="removed")
+        assert core.states.get("sensor.pi_cpu") is None
+        assert _state(core, "sensor.0x00158d_temperature") == "19.25"
+
+
+async def test_discovered_switch_and_button_take_commands(mosquitto: ServerProcess, tmp_path: Path) -> None:
+    options = f"    port: {mosquitto.port}\n    discovery: true\n"
+    device = {"identifiers": ["plug1"], "name": "Plug"}
+    async with (
+        ingesting(tmp_path, options) as core,
+        recording(mosquitto.port, "plug1/set", "plug1/restart") as seen,
+    ):
+        await _publish(
+            mosquitto.port,
+            (
+                "homeassistant/switch/plug1/power/config",
+                {"name": "Power", "unique_id": "plug1_power", "state_topic": "plug1/state",
+                 "command_topic": "plug1/set", "payload_on": "1", "payload_off": "0", "device": device},
+            ),
+            (
+                "homeassistant/button/plug1/restart/config",
+                {"name": "Restart", "unique_id": "plug1_restart", "command_topic": "plug1/restart",
+                 "payload_press": "reboot", "device": device},
+            ),
+        )  # fmt: skip
+        await wait_for(lambda: core.entities.get("switch.plug1_power") is not None, what="switch")
+        await wait_for(lambda: core.entities.get("button.plug1_restart") is not None, what="button")
+        await _publish(mosquitto.port, ("plug1/state", "1"))
+        await wait_for(lambda: _state(core, "switch.plug1_power") == "on", what="switch on")
+        await run_command(core, "switch.plug1_power", "OFF")
+        await run_command(core, "button.plug1_restart", "PRESS")
+        await wait_for(lambda: seen.payload("plug1/restart") == b"reboot", what="press sent")
+        assert seen.payload("plug1/set") == b"0"
