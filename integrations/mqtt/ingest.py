@@ -49,6 +49,9 @@ class Ingest:
         self.readings: dict[str, Reading] = {}
         self._routes: dict[str, dict[str, set[str]]] = {"state": {}, "availability": {}, "attributes": {}}
         self._from_config: dict[str, list[str]] = {}
+        self._last: dict[str, bytes] = {}
+        """The latest payload of each routed topic: an entity joining a shared topic (the availability of a
+        whole node) starts from it, since the broker replays retained messages only on a new subscription."""
         for entity in config.topics:
             self._add(_topic_remote(entity), Changes())
 
@@ -73,18 +76,30 @@ class Ingest:
                 if where.node != self._node:  # our own node's configs: ingesting them would loop
                     self._configure(topic, where, payload, changes)
                 return changes
-        for instance in self._routes["state"].get(topic, ()) if payload else ():  # HA ignores empty states too
-            self._set(instance, changes, value=_parse(self.readings[instance].remote, payload))
-        for instance in self._routes["availability"].get(topic, ()):
-            remote = self.readings[instance].remote
+        if any(topic in routes for routes in self._routes.values()):
+            self._last[topic] = payload
+            self._apply(topic, payload, changes)
+        return changes
+
+    def _apply(self, topic: str, payload: bytes, changes: Changes) -> None:
+        """A message on a routed topic, for every instance it feeds."""
+        for kind, routes in self._routes.items():
+            for instance in routes.get(topic, ()):
+                self._apply_one(kind, instance, payload, changes)
+
+    def _apply_one(self, kind: str, instance: str, payload: bytes, changes: Changes) -> None:
+        remote = self.readings[instance].remote
+        if kind == "state":
+            if payload:  # HA ignores an empty state payload too
+                self._set(instance, changes, value=_parse(remote, payload))
+        elif kind == "availability":
             text = payload.decode(errors="replace")
             if text in (remote.payload_available, remote.payload_not_available):
                 self._set(instance, changes, available=text == remote.payload_available)
-        for instance in self._routes["attributes"].get(topic, ()):
+        else:
             attributes = _json_object(payload)
             if attributes is not None:
                 self._set(instance, changes, attributes=attributes)
-        return changes
 
     def _set(self, instance: str, changes: Changes, **fields: Any) -> None:
         reading = self.readings[instance]
@@ -117,6 +132,8 @@ class Ingest:
             if not any(topic in routes for routes in self._routes.values()):
                 changes.subscribe.append(topic)
             self._routes[kind].setdefault(topic, set()).add(remote.instance)
+            if topic in self._last:
+                self._apply_one(kind, remote.instance, self._last[topic], changes)
         changes.changed.add(remote.instance)
 
     def _drop(self, instance: str, changes: Changes) -> None:
@@ -132,6 +149,7 @@ class Ingest:
                 del self._routes[kind][topic]
                 if not any(topic in r for r in self._routes.values()):
                     changes.unsubscribe.append(topic)
+                    self._last.pop(topic, None)
 
     @staticmethod
     def _topics_of(remote: Remote) -> list[tuple[str, str]]:
