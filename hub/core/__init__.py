@@ -30,6 +30,7 @@ from .events import (
 from .registry import EVENT_ENTITY_REGISTRY_UPDATED, EntityRegistry, RegistryEntry
 from .services import ServiceCall, ServiceDescription, ServiceRegistry
 from .states import STATE_UNAVAILABLE, STATE_UNKNOWN, State, StateMachine, split_entity_id, valid_entity_id
+from .tracking import StateChangeCallback, track_state_changes
 
 __all__ = [
     "EVENT_CALL_SERVICE",
@@ -64,12 +65,14 @@ __all__ = [
     "ServiceRegistry",
     "ServiceValidationError",
     "State",
+    "StateChangeCallback",
     "StateMachine",
     "StateValue",
     "Unsubscribe",
     "entity_id_for",
     "slugify",
     "split_entity_id",
+    "track_state_changes",
     "ulid",
     "valid_entity_id",
 ]

@@ -18,6 +18,7 @@ __all__ = [
     "set_clock",
     "sleep",
     "sleep_or_wake",
+    "timestamp",
     "utcnow",
 ]
 
@@ -28,6 +29,10 @@ class Clock(Protocol):
     def monotonic(self) -> float: ...
 
     def utcnow(self) -> datetime: ...
+
+    def timestamp(self) -> float:
+        """`utcnow()` as POSIX seconds, for hot paths that make the datetime only when it is read."""
+        ...
 
     async def sleep(self, seconds: float) -> None: ...
 
@@ -40,6 +45,9 @@ class SystemClock:
 
     def utcnow(self) -> datetime:
         return datetime.now(UTC)
+
+    def timestamp(self) -> float:
+        return time.time()
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(max(0.0, seconds))
@@ -59,6 +67,9 @@ class FakeClock:
 
     def utcnow(self) -> datetime:
         return self._wall
+
+    def timestamp(self) -> float:
+        return self._wall.timestamp()
 
     async def sleep(self, seconds: float) -> None:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -107,6 +118,10 @@ def monotonic() -> float:
 
 def utcnow() -> datetime:
     return _clock.utcnow()
+
+
+def timestamp() -> float:
+    return _clock.timestamp()
 
 
 async def sleep(seconds: float) -> None:

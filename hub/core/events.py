@@ -7,7 +7,7 @@ import enum
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from . import clock
@@ -61,23 +61,52 @@ class EventOrigin(enum.Enum):
 
 
 class Event(Generic[_DataT]):
-    """One fired event; the data mapping is owned by the event and must not be mutated."""
+    """One fired event; the data mapping is owned by the event and must not be mutated.
 
-    __slots__ = ("context", "data", "event_type", "origin", "time_fired")
+    `time_fired` may be given as a POSIX timestamp and `context` left out: the datetime and the context are
+    then made on first read, since most events are delivered and dropped without either being looked at.
+    """
+
+    __slots__ = ("_context", "_time_fired", "_timestamp", "data", "event_type", "origin")
 
     def __init__(
         self,
         event_type: str,
         data: _DataT,
         origin: EventOrigin,
-        time_fired: datetime,
-        context: Context,
+        time_fired: datetime | float,
+        context: Context | None = None,
     ) -> None:
         self.event_type = event_type
         self.data = data
         self.origin = origin
-        self.time_fired = time_fired
-        self.context = context
+        self._time_fired: datetime | None = None
+        self._timestamp: float | None = None
+        if isinstance(time_fired, datetime):
+            self._time_fired = time_fired
+        else:
+            self._timestamp = time_fired
+        self._context = context
+
+    @property
+    def time_fired(self) -> datetime:
+        if self._time_fired is None:
+            assert self._timestamp is not None
+            self._time_fired = datetime.fromtimestamp(self._timestamp, UTC)
+        return self._time_fired
+
+    @property
+    def time_fired_timestamp(self) -> float:
+        if self._timestamp is None:
+            assert self._time_fired is not None
+            self._timestamp = self._time_fired.timestamp()
+        return self._timestamp
+
+    @property
+    def context(self) -> Context:
+        if self._context is None:
+            self._context = Context.at(self.time_fired_timestamp)
+        return self._context
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON shape Home Assistant's APIs use for an event."""
@@ -98,12 +127,13 @@ EventFilter = Callable[[_DataT], bool]
 
 
 class _Subscription:
-    __slots__ = ("callback", "event_filter", "is_async")
+    __slots__ = ("active", "callback", "event_filter", "is_async")
 
     def __init__(self, callback: Callable[[Event[Any]], Any], event_filter: EventFilter[Any] | None) -> None:
         self.callback = callback
         self.event_filter = event_filter
         self.is_async = inspect.iscoroutinefunction(callback)
+        self.active = True
 
 
 class EventBus:
@@ -112,10 +142,15 @@ class EventBus:
     `fire()` never awaits: plain listeners run inline, coroutine listeners are scheduled as tasks, and a
     listener's exception is logged and isolated from the others. Filters run at fire time, so a filtered
     listener costs nothing for events it rejects. Listeners that must not slow the bus (sinks) own a queue.
+    Once `unsubscribe()` returns, the listener is never called again, even by an event being dispatched.
     """
 
     def __init__(self) -> None:
         self._subscriptions: dict[str, tuple[_Subscription, ...]] = {}
+        # What `fire()` walks, kept ready on every (un)subscribe so a fire costs one lookup: per event type
+        # with listeners of its own, those then the catch-all ones; any other type gets `_catch_all`.
+        self._dispatch: dict[str, tuple[_Subscription, ...]] = {}
+        self._catch_all: tuple[_Subscription, ...] = ()
         self._tasks: set[asyncio.Task[None]] = set()
         self.fired = 0
 
@@ -129,16 +164,34 @@ class EventBus:
         """Call `listener` for each event of `event_type` (or every event for `MATCH_ALL`)."""
         subscription = _Subscription(listener, event_filter)
         self._subscriptions[event_type] = (*self._subscriptions.get(event_type, ()), subscription)
+        self._rebuild(event_type)
 
         def unsubscribe() -> None:
+            subscription.active = False
             current = self._subscriptions.get(event_type, ())
             remaining = tuple(s for s in current if s is not subscription)
+            if len(remaining) == len(current):
+                return
             if remaining:
                 self._subscriptions[event_type] = remaining
             else:
                 self._subscriptions.pop(event_type, None)
+            self._rebuild(event_type)
 
         return unsubscribe
+
+    def _rebuild(self, event_type: str) -> None:
+        if event_type == MATCH_ALL:
+            self._catch_all = self._subscriptions.get(MATCH_ALL, ())
+            changed = [t for t in self._subscriptions if t != MATCH_ALL]
+        else:
+            changed = [event_type]
+        for name in changed:
+            own = self._subscriptions.get(name)
+            if own:
+                self._dispatch[name] = own + self._catch_all
+            else:
+                self._dispatch.pop(name, None)
 
     def listen_once(self, event_type: EventType[_DataT] | str, listener: Listener[_DataT]) -> Unsubscribe:
         """Call `listener` for the next event of `event_type` only."""
@@ -164,15 +217,18 @@ class EventBus:
         context: Context | None = None,
         time_fired: datetime | None = None,
     ) -> None:
-        """Deliver an event to its listeners now; never blocks and never raises a listener's error."""
+        """Deliver an event to its listeners now; never blocks and never raises a listener's error.
+
+        The hot path of the hub (bench/bus.py): one lookup, the `Event` made only once a listener takes it,
+        plain listeners called inline.
+        """
         self.fired += 1
-        typed = self._subscriptions.get(event_type, ())
-        catch_all = self._subscriptions.get(MATCH_ALL, ()) if event_type != MATCH_ALL else ()
-        if not typed and not catch_all:
+        subscriptions = self._dispatch.get(event_type, self._catch_all)
+        if not subscriptions:
             return
         payload: Any = data if data is not None else {}
         event: Event[Any] | None = None
-        for subscription in typed + catch_all if catch_all else typed:
+        for subscription in subscriptions:
             if subscription.event_filter is not None:
                 try:
                     if not subscription.event_filter(payload):
@@ -180,31 +236,25 @@ class EventBus:
                 except Exception:
                     _LOGGER.exception("Event filter %r for %s failed", subscription.event_filter, event_type)
                     continue
+            if not subscription.active:
+                continue
             if event is None:
-                event = Event(
-                    event_type,
-                    payload,
-                    origin,
-                    time_fired or clock.utcnow(),
-                    context or Context(),
-                )
-            self._dispatch(subscription, event)
+                event = Event(event_type, payload, origin, time_fired or clock.timestamp(), context)
+            if subscription.is_async:
+                self._schedule(subscription.callback(event), event)
+                continue
+            try:
+                result = subscription.callback(event)
+            except Exception:
+                _LOGGER.exception("Error in listener %r for %s", subscription.callback, event_type)
+                continue
+            if result is not None and inspect.isawaitable(result):
+                self._schedule(result, event)
 
-    def _dispatch(self, subscription: _Subscription, event: Event[Any]) -> None:
-        if subscription.is_async:
-            task = asyncio.get_running_loop().create_task(_guarded(subscription.callback(event), event))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-            return
-        try:
-            result = subscription.callback(event)
-        except Exception:
-            _LOGGER.exception("Error in listener %r for %s", subscription.callback, event.event_type)
-            return
-        if inspect.isawaitable(result):
-            task = asyncio.get_running_loop().create_task(_guarded(result, event))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+    def _schedule(self, awaitable: Awaitable[None], event: Event[Any]) -> None:
+        task = asyncio.get_running_loop().create_task(_guarded(awaitable, event))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def drain(self) -> None:
         """Wait until every coroutine listener started so far has finished (tests and shutdown)."""

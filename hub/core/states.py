@@ -37,6 +37,40 @@ def valid_entity_id(entity_id: str) -> bool:
     return _ENTITY_ID.match(entity_id) is not None
 
 
+def _check_length(entity_id: str, state: str) -> None:
+    if len(state) > MAX_STATE_LENGTH:
+        raise InvalidState(
+            f"Invalid state with length {len(state)} for {entity_id}: "
+            f"state may be at most {MAX_STATE_LENGTH} characters"
+        )
+
+
+def _frozen(attributes: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    return MappingProxyType(dict(attributes)) if attributes else _EMPTY
+
+
+def _unchecked_state(
+    old: State,
+    new_state: str,
+    attributes: Mapping[str, Any],
+    last_changed: datetime,
+    last_updated: datetime,
+    context: Context,
+) -> State:
+    """The next `State` of an entity whose id and new state string are already known to be valid."""
+    state = object.__new__(State)
+    state.entity_id = old.entity_id
+    state.domain = old.domain
+    state.object_id = old.object_id
+    state.state = new_state
+    state.attributes = attributes
+    state.last_changed = last_changed
+    state.last_updated = last_updated
+    state.context = context
+    state._as_dict = None
+    return state
+
+
 def split_entity_id(entity_id: str) -> tuple[str, str]:
     domain, _, object_id = entity_id.partition(".")
     if not object_id:
@@ -73,15 +107,11 @@ class State:
         if validate:
             if not valid_entity_id(entity_id):
                 raise InvalidEntityId(f"Invalid entity ID {entity_id}")
-            if len(state) > MAX_STATE_LENGTH:
-                raise InvalidState(
-                    f"Invalid state with length {len(state)} for {entity_id}: "
-                    f"state may be at most {MAX_STATE_LENGTH} characters"
-                )
+            _check_length(entity_id, state)
         self.entity_id = entity_id
         self.domain, _, self.object_id = entity_id.partition(".")
         self.state = state
-        self.attributes: Mapping[str, Any] = MappingProxyType(dict(attributes)) if attributes else _EMPTY
+        self.attributes: Mapping[str, Any] = _frozen(attributes)
         self.last_updated = last_updated or clock.utcnow()
         self.last_changed = last_changed or self.last_updated
         self.context = context or Context()
@@ -178,20 +208,23 @@ class StateMachine:
         if old is None:
             entity_id = entity_id.lower()
             old = self._states.get(entity_id)
-        same_state = old is not None and old.state == new_state and not force_update
-        if same_state and old is not None:
-            same_attributes = old.attributes == attributes if attributes else not old.attributes
-            if same_attributes:
-                return None
+        if old is None:
+            return self._add(entity_id, new_state, attributes, context)
+        same_state = old.state == new_state and not force_update
+        same_attributes = old.attributes == attributes if attributes else not old.attributes
+        if same_state and same_attributes:
+            return None
+        _check_length(entity_id, new_state)
         now = clock.utcnow()
-        state = State(
-            entity_id,
+        # The hot path of every integration (bench/bus.py): the old state's checked id parts and, when they
+        # did not change, its frozen attributes are reused instead of being validated and copied again.
+        state = _unchecked_state(
+            old,
             new_state,
-            attributes,
-            old.last_changed if same_state and old is not None else now,
+            old.attributes if same_attributes else _frozen(attributes),
+            old.last_changed if same_state else now,
             now,
-            context,
-            validate=old is None or len(new_state) > MAX_STATE_LENGTH,
+            context or Context(),
         )
         self._states[entity_id] = state
         self._bus.fire(
@@ -199,6 +232,19 @@ class StateMachine:
             {"entity_id": entity_id, "old_state": old, "new_state": state},
             context=state.context,
             time_fired=now,
+        )
+        return state
+
+    def _add(
+        self, entity_id: str, new_state: str, attributes: Mapping[str, Any] | None, context: Context | None
+    ) -> State:
+        state = State(entity_id, new_state, attributes, context=context)
+        self._states[entity_id] = state
+        self._bus.fire(
+            EVENT_STATE_CHANGED,
+            {"entity_id": entity_id, "old_state": None, "new_state": state},
+            context=state.context,
+            time_fired=state.last_updated,
         )
         return state
 
