@@ -117,10 +117,13 @@ class Writer:
             await clock.sleep(min(remaining, _RETRY.delay(attempt)))
 
     async def _write_batch(self) -> bool:
-        batch = list(islice(self._buffer, self._max_batch))
         started = clock.monotonic()
         try:
             async with self.lock:
+                # Taken under the lock: a flush and the run loop may both be here, and must not share a batch.
+                batch = list(islice(self._buffer, self._max_batch))
+                if not batch:
+                    return True
                 await self.connect()
                 async with self._db.transaction() as session:
                     staged = await self._rows.write(session, batch)
