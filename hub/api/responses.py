@@ -29,11 +29,12 @@ async def json_body(request: web.Request, *, invalid: str, not_object: str) -> d
 
     Reading a body larger than `hub.http.max_body_bytes` raises aiohttp's 413 before any parsing.
     """
-    text = await request.text()
-    if not text.strip():
+    raw = await request.read()
+    if not raw.strip():
         return None
     try:
-        data = json.loads(text)
+        # Bytes, not request.text(): a body that is not UTF-8 is invalid JSON (400), not a UnicodeDecodeError (500).
+        data = json.loads(raw)
     except ValueError as err:
         raise BodyError(invalid) from err
     if not isinstance(data, dict):

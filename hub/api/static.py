@@ -47,4 +47,6 @@ async def _serve(request: web.Request) -> web.StreamResponse:
 def add_static_routes(app: web.Application, www_dir: Path) -> None:
     """Serve `www_dir` for every path no other route took; register it last."""
     app[WWW_DIR] = www_dir.resolve()
-    app.router.add_get("/{path:.*}", _serve)
+    # Not under /api/: a catch-all GET there would answer 404 instead of 405 to a wrong method on a POST-only
+    # endpoint and put GET into its Allow header (found by schemathesis, tests/chaos/test_fuzz_openapi.py).
+    app.router.add_get("/{path:(?!api/).*}", _serve)
