@@ -68,19 +68,29 @@ class _Builder:
     def error(self, file: Path, line: int | None, path: KeyPath, message: str) -> None:
         self.errors.append(ConfigError(self.display(file), line, path, message))
 
-    def load_file(self, file: Path, path: KeyPath, out: LoadedYaml, stack: tuple[Path, ...]) -> Any:
+    def load_file(
+        self,
+        file: Path,
+        path: KeyPath,
+        out: LoadedYaml,
+        stack: tuple[Path, ...],
+        included_at: tuple[Path, int] | None = None,
+    ) -> Any:
+        """Load `file`; problems opening an included file are reported at the `!include` that named it."""
         resolved = file.resolve()
+        where, line = included_at or (file, None)
         if resolved in stack:
             chain = " -> ".join(self.display(p) for p in (*stack, resolved))
-            self.error(stack[-1], None, path, f"include cycle: {chain}")
+            self.error(where, line, path, f"include cycle: {chain}")
             return None
         try:
             text = file.read_text(encoding="utf-8")
         except FileNotFoundError:
-            self.error(file, None, path, "file not found")
+            prefix = f"cannot include {self.display(file)}: " if included_at else ""
+            self.error(where, line, path, f"{prefix}file not found")
             return None
         except (OSError, UnicodeDecodeError) as err:
-            self.error(file, None, path, f"cannot read file: {err}")
+            self.error(where, line, path, f"cannot read {self.display(file)}: {err}")
             return None
         try:
             node = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -110,7 +120,7 @@ class _Builder:
         if node.tag == "!env_var":
             return self.env_var(str(node.value), file, line, path)
         if node.tag == "!include":
-            return self.load_file(file.parent / str(node.value), path, out, stack)
+            return self.load_file(file.parent / str(node.value), path, out, stack, (file, line))
         if node.tag.startswith("!"):
             self.error(file, line, path, f"unknown tag {node.tag}; expected !secret, !include or !env_var")
             return None
