@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aiohttp import web
 
-from .jsonenc import dumps
+from .jsonenc import dumps, loads
 
 __all__ = ["BodyError", "json_body", "json_message", "json_response"]
 
@@ -34,7 +33,7 @@ async def json_body(request: web.Request, *, invalid: str, not_object: str) -> d
         return None
     try:
         # Bytes, not request.text(): a body that is not UTF-8 is invalid JSON (400), not a UnicodeDecodeError (500).
-        data = json.loads(raw)
+        data = loads(raw)
     except ValueError as err:
         raise BodyError(invalid) from err
     if not isinstance(data, dict):

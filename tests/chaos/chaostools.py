@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
 import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import aiohttp
+
 from hub.api.tokens import TokenStore
 from tests.fixtures.ports import free_port
 
-__all__ = ["HubProcess", "make_token", "unexpected_errors", "write_config"]
+__all__ = ["HubProcess", "PingMonitor", "make_token", "unexpected_errors", "write_config"]
 
 
 _RECORD = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d ", re.MULTILINE)
@@ -127,3 +131,57 @@ class HubProcess:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else "(no log)"
+
+
+class PingMonitor:
+    """A well-behaved WebSocket client on its own thread and loop, pinging every `interval` s throughout a test.
+
+    It measures what a normal client sees while others misbehave: every round trip, and any ping lost.
+    """
+
+    def __init__(self, hub: HubProcess, interval: float = 0.05) -> None:
+        self._hub = hub
+        self._interval = interval
+        self.round_trips: list[float] = []
+        self.failures: list[str] = []
+        self._stop = threading.Event()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._run()), name="ping-monitor", daemon=True)
+
+    def __enter__(self) -> PingMonitor:
+        self._thread.start()
+        if not self._ready.wait(10):
+            raise AssertionError(f"ping monitor could not log in: {self.failures}")
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(15)
+
+    @property
+    def worst(self) -> float:
+        return max(self.round_trips, default=0.0)
+
+    async def _run(self) -> None:
+        try:
+            async with aiohttp.ClientSession() as session, session.ws_connect(self._hub.ws_url) as ws:
+                await ws.receive_json(timeout=5)
+                await ws.send_json({"type": "auth", "access_token": self._hub.token})
+                assert (await ws.receive_json(timeout=5))["type"] == "auth_ok"
+                self._ready.set()
+                await self._ping_until_stopped(ws)
+        except Exception as err:  # any failure of the normal client is the finding; keep it for the assert
+            self.failures.append(repr(err))
+            self._ready.set()
+
+    async def _ping_until_stopped(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        msg_id = 0
+        while not self._stop.is_set():
+            msg_id += 1
+            started = time.monotonic()
+            await ws.send_json({"id": msg_id, "type": "ping"})
+            answer = await ws.receive_json(timeout=10)
+            if answer != {"id": msg_id, "type": "pong"}:
+                self.failures.append(f"ping {msg_id} answered {answer!r}")
+            self.round_trips.append(time.monotonic() - started)
+            await asyncio.sleep(self._interval)

@@ -137,6 +137,12 @@ async def _call_service(conn: ActiveConnection, msg: dict[str, Any]) -> None:
 
 @_command("fire_event", {"event_type": Field((str,), required=True), "event_data": Field((dict,))})
 def _fire_event(conn: ActiveConnection, msg: dict[str, Any]) -> None:
+    if msg["event_type"] == EVENT_STATE_CHANGED:
+        # As on REST: every state_changed listener (recorder, sinks, subscribe_entities) takes its data to hold
+        # real states, and a client's junk one raised in each of them (tests/chaos/test_fuzz_websocket.py).
+        message = "state_changed comes from state writes: POST /api/states/<entity_id> instead."
+        conn.send(msgs.error_message(msg["id"], msgs.ERR_HOME_ASSISTANT_ERROR, message))
+        return
     context = Context(user_id=conn.token.id)
     conn.request.app[CORE].bus.fire(
         msg["event_type"], msg.get("event_data") or {}, origin=EventOrigin.remote, context=context

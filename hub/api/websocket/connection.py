@@ -21,7 +21,7 @@ from hub.core import HubError, ServiceNotFound, ServiceValidationError, Unsubscr
 from hub.core.errors import Unauthorized
 
 from ..info import HA_VERSION
-from ..jsonenc import dumps
+from ..jsonenc import dumps, loads
 from ..keys import AUTH, CONNECTIONS, SETTINGS
 from ..tokens import TokenRecord, TokenStore
 from . import messages as msgs
@@ -101,7 +101,7 @@ async def _authenticate(request: web.Request, ws: web.WebSocketResponse) -> Toke
     if message.type is not WSMsgType.TEXT:
         return None
     try:
-        data = json.loads(message.data)
+        data = loads(message.data)
         if not isinstance(data, dict):
             raise SchemaError(f"expected a dictionary. Got {_short(data)}")
         check(_AUTH_SCHEMA, data)
@@ -196,7 +196,7 @@ class ActiveConnection:
         async for message in self.ws:
             if message.type is WSMsgType.TEXT:
                 try:
-                    payload = json.loads(message.data)
+                    payload = loads(message.data)
                 except ValueError:
                     _LOGGER.info("Disconnected %s: Received invalid JSON", self.name)
                     return
