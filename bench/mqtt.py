@@ -1,7 +1,7 @@
 """MQTT throughput: state changes the sink pushes through Mosquitto to `mosquitto_sub` with none lost (QoS 0 and 1),
 beside `mosquitto_pub` and raw paho; ingest msg/s; a 200 x 50 fleet every 10 s held by one central hub (CPU).
 
-Run: .venv/bin/python bench/mqtt.py [--entities 50000]
+Run: .venv/bin/python bench/mqtt.py [--entities 20000] [--fleet-rounds 3]
 """
 
 from __future__ import annotations
@@ -232,7 +232,7 @@ def _cpu() -> float:
 
 async def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--entities", type=int, default=50_000)
+    parser.add_argument("--entities", type=int, default=20_000)
     parser.add_argument("--fleet-rounds", type=int, default=3)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
