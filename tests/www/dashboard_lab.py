@@ -15,7 +15,16 @@ from pydantic import BaseModel
 
 from hub.api.tokens import TokenStore
 from hub.config import load_config
-from hub.core import STATE_UNAVAILABLE, Core, DeviceInfo, EntityDescription, RegistryEntry, ServiceCall, clock
+from hub.core import (
+    STATE_UNAVAILABLE,
+    Core,
+    DeviceInfo,
+    EntityDescription,
+    RegistryEntry,
+    ServiceCall,
+    State,
+    clock,
+)
 from hub.core.events import EVENT_STATE_CHANGED
 from hub.integration import Integration, IntegrationService, UpdateFailed
 from hub.runtime import Hub
@@ -163,7 +172,8 @@ class MemoryHistory:
     ) -> list[list[dict[str, Any]]]:
         answer = []
         for entity_id in filters:
-            rows = [r for r in self.rows.get(entity_id, []) if r["last_changed"] <= end.isoformat()]
+            rows = sorted(self.rows.get(entity_id, []), key=lambda r: str(r["last_changed"]))
+            rows = [r for r in rows if r["last_changed"] <= end.isoformat()]
             before = [r for r in rows if r["last_changed"] < start.isoformat()]
             inside = [r for r in rows if r["last_changed"] >= start.isoformat()]
             answer.append(before[-1:] + inside)
@@ -188,11 +198,13 @@ class DashboardHub:
 
 
 @asynccontextmanager
-async def running_hub(tmp_path: Path, *, with_token: bool = True) -> AsyncIterator[DashboardHub]:
+async def running_hub(
+    tmp_path: Path, *, with_token: bool = True, port: int | None = None
+) -> AsyncIterator[DashboardHub]:
     """The hub `nas` with the lab integration on a free port, a `browser` token and history from the bus."""
-    port = free_port()
+    port = port or free_port()
     directory = tmp_path / "config"
-    directory.mkdir()
+    directory.mkdir(exist_ok=True)
     (directory / "hub.yaml").write_text(
         f"hub:\n  name: {NODE}\n  data_dir: {tmp_path / 'data'}\n  http:\n    host: 127.0.0.1\n    port: {port}\n"
         "integrations:\n  - platform: lab\n    interval: 30s\n"
@@ -205,8 +217,9 @@ async def running_hub(tmp_path: Path, *, with_token: bool = True) -> AsyncIterat
     LAB.__init__()  # type: ignore[misc]
     hub = Hub(load_config(directory, {"lab": Lab}), {"lab": Lab})
     history = MemoryHistory(hub.core)
-    hub.history = history
     async with hub.lifespan():
+        # The recorder's history when the runtime runs one; else history kept from the bus.
+        hub.history = hub.history or history
         await hub.poll_now("lab")
         await _until(lambda: hub.core.states.get("sensor.nas_cpu_percent") is not None)
         yield DashboardHub(hub, f"http://127.0.0.1:{port}", token, history)
@@ -268,22 +281,37 @@ def seed_many(core: Core, count: int) -> None:
         )
 
 
-def backfill(history: MemoryHistory, entity_id: str, hours: float, step_minutes: float) -> None:
-    """Recorded rows of a gently varying sensor for the last `hours`, as if the hub had run that long."""
+async def backfill(lab: DashboardHub, entity_id: str, hours: float, step_minutes: float) -> int:
+    """Recorded rows of a gently varying sensor over the last `hours`, as if the hub had run that long.
+
+    The rows reach whichever history the hub has (its recorder, or `MemoryHistory`) the way live ones do: as
+    `state_changed` events on the bus, here with past timestamps. Returns how many rows history then answers
+    for the last 24 hours, once they are all written.
+    """
     now = clock.utcnow()
-    rows = history.rows.setdefault(entity_id, [])
     steps = int(hours * 60 / step_minutes)
-    older = []
+    old_state = None
     for i in range(steps, 0, -1):
         when = now - timedelta(minutes=i * step_minutes)
         value = 30 + 12 * math.sin(i / 9) + 5 * math.sin(i / 2.3)
-        older.append(
-            {
-                "entity_id": entity_id,
-                "state": f"{value:.1f}",
-                "attributes": {},
-                "last_changed": when.isoformat(),
-                "last_updated": when.isoformat(),
-            }
-        )
-    rows[:0] = older
+        new_state = State(entity_id, f"{value:.1f}", {"unit_of_measurement": "°C"}, when, when)
+        lab.core.bus.fire(EVENT_STATE_CHANGED, {"entity_id": entity_id, "old_state": old_state, "new_state": new_state})
+        old_state = new_state
+    reader = lab.hub.history
+    assert reader is not None
+    counts = [0]
+    async with asyncio.timeout(10):
+        # Written in batches: done when the count holds still (a recorder may merge identical neighbours).
+        while counts[-1] < steps * 0.9 or counts[-1] != counts[-2]:
+            await asyncio.sleep(0.3)
+            rows = await reader.history_period(
+                now - timedelta(days=1),
+                clock.utcnow(),
+                [entity_id],
+                minimal_response=True,
+                no_attributes=True,
+                skip_initial_state=False,
+                significant_changes_only=True,
+            )
+            counts.append(len(rows[0]) if rows else 0)
+    return counts[-1]

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import logging
 import re
+import statistics
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+import pytest_asyncio
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
 from hub.api.tokens import TokenStore
 from tests.www.dashboard_lab import LAB, DashboardHub, backfill, running_hub, seed_fleet_node, seed_many
@@ -29,7 +31,11 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture
+# One browser for the module (launching chromium takes seconds); each test gets its own context.
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def browser() -> AsyncIterator[Browser]:
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
@@ -37,7 +43,7 @@ async def browser() -> AsyncIterator[Browser]:
         await browser.close()
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="module")
 async def lab(tmp_path: Path) -> AsyncIterator[DashboardHub]:
     async with running_hub(tmp_path) as hub:
         seed_fleet_node(hub.core)
@@ -56,8 +62,20 @@ class Requests:
         return [url for url in self.urls if urlsplit(url).netloc != hub and not url.startswith("data:")]
 
 
+_contexts: list[BrowserContext] = []
+
+
+@pytest_asyncio.fixture(loop_scope="module", autouse=True)
+async def _close_contexts() -> AsyncIterator[None]:
+    """Close each test's pages, so none keeps reconnecting to a hub that has gone."""
+    yield
+    while _contexts:
+        await _contexts.pop().close()
+
+
 async def _page(browser: Browser, viewport: dict[str, int], color_scheme: str = "light") -> Page:
     context = await browser.new_context(viewport=viewport, color_scheme=color_scheme)  # type: ignore[arg-type]
+    _contexts.append(context)
     return await context.new_page()
 
 
@@ -110,7 +128,8 @@ async def test_phone_overview_in_dark(browser: Browser, lab: DashboardHub) -> No
 
 
 async def test_history_chart_with_hover(browser: Browser, lab: DashboardHub) -> None:
-    backfill(lab.history, "sensor.nas_cpu_temperature", hours=23, step_minutes=5)
+    rows = await backfill(lab, "sensor.nas_cpu_temperature", hours=23, step_minutes=5)
+    assert rows > 250
     for viewport, name in ((DESKTOP, "desktop"), (PHONE, "phone")):
         page = await _page(browser, viewport)
         requests = Requests(page)
@@ -119,7 +138,8 @@ async def test_history_chart_with_hover(browser: Browser, lab: DashboardHub) -> 
         await expect(page.locator("h2")).to_have_text("nas CPU temperature")
         await page.get_by_role("tab", name="24 h").click()
         chart = page.locator("svg.chart")
-        await expect(chart).to_have_attribute("data-points", "278")
+        # One point per recorded row, and one carrying the current state to the right edge.
+        await expect(chart).to_have_attribute("data-points", str(rows + 1))
         box = await chart.bounding_box()
         assert box is not None
         await page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] / 2)
@@ -129,7 +149,7 @@ async def test_history_chart_with_hover(browser: Browser, lab: DashboardHub) -> 
         assert requests.outside(lab.url) == []
     lab.core.states.set("sensor.nas_cpu_temperature", "71.5", {"unit_of_measurement": "°C"})
     await expect(page.locator(".big-state")).to_have_text("71.5 °C", timeout=2000)
-    await expect(page.locator("svg.chart")).to_have_attribute("data-points", "279")
+    await expect(page.locator("svg.chart")).to_have_attribute("data-points", str(rows + 2))
 
 
 async def test_wrong_token_shows_the_error(browser: Browser, lab: DashboardHub) -> None:
@@ -144,13 +164,24 @@ async def test_tti_with_500_entities(browser: Browser, tmp_path: Path) -> None:
         seed_many(lab.core, 500)
         page = await _page(browser, DESKTOP)
         await page.add_init_script(f"localStorage.setItem('homelab-hub.token', {lab.token!r})")
-        await page.goto(lab.url + "/")
-        await expect(page.locator("html[data-ready='1']")).to_have_count(1)
-        ready_ms = await page.evaluate("window.hubReadyMs")
+        timings = []
+        for _ in range(3):
+            await page.goto(lab.url + "/")
+            await expect(page.locator("html[data-ready='1']")).to_have_count(1)
+            timings.append(await page.evaluate("window.hubReadyMs"))
+        marks = await page.evaluate(
+            "performance.getEntriesByType('mark').map(m => `${m.name} ${Math.round(m.startTime)}`).join(', ')"
+        )
         rows = await page.locator("li.row").count()
-        print(f"time to interactive with {rows} entities: {ready_ms:.0f} ms")
+        median = statistics.median(timings)
+        print(
+            f"time to interactive with {rows} entities: first (cold) load {timings[0]:.0f} ms, "
+            f"median {median:.0f} ms of {[round(t) for t in timings]}"
+        )
+        print(f"  last load: {marks}, ready {timings[-1]:.0f}")
         assert rows >= 500
-        assert ready_ms < 1500
+        assert timings[0] < 1500
+        assert median < 1500
 
 
 async def test_switch_and_button_ask_first(browser: Browser, lab: DashboardHub) -> None:
@@ -192,6 +223,8 @@ async def test_integrations_page_health_and_poll_now(browser: Browser, lab: Dash
 
 
 async def test_statistics_for_seven_days(browser: Browser, lab: DashboardHub) -> None:
+    # Statistics are compiled hourly; a week of them is given here in the recorder's shape (HA's).
+    lab.hub.history = lab.history
     now = time.time()
     lab.history.statistics_rows["sensor.nas_memory_percent"] = [
         {"start": (now - hours * 3600) * 1000, "mean": 40 + hours % 7, "min": 30 + hours % 5, "max": 55 + hours % 9}
@@ -231,3 +264,17 @@ async def test_revoked_token_logs_out_with_the_reason(browser: Browser, lab: Das
     tokens.revoke("browser")
     tokens.save()
     await expect(page.get_by_role("alert")).to_contain_text("wrong or has been revoked", timeout=8000)
+
+
+async def test_reconnects_after_a_hub_restart(browser: Browser, tmp_path: Path) -> None:
+    async with running_hub(tmp_path) as first:
+        seed_fleet_node(first.core)
+        page = await _page(browser, DESKTOP)
+        await _login(page, first, first.token)
+        await expect(page.locator("[data-entity='sensor.pi_cpu_percent']")).to_be_visible()
+    await expect(page.locator(".conn-dot.offline")).to_be_visible()
+    port = int(urlsplit(first.url).port or 0)
+    async with running_hub(tmp_path, with_token=False, port=port) as second:
+        await expect(page.locator(".conn-dot.online")).to_be_visible(timeout=8000)
+        second.core.states.set("sensor.nas_cpu_percent", "55.5", {"unit_of_measurement": "%"})
+        await expect(page.locator("[data-entity='sensor.nas_cpu_percent'] .value")).to_have_text("55.5 %")

@@ -3,6 +3,9 @@
 export class AuthError extends Error {}
 
 const RETRY_MAX_MS = 15000;
+// A socket can die without a close (a phone asleep, a NAT timeout): a ping unanswered this long ends it.
+const PING_EVERY_MS = 30000;
+const PING_TIMEOUT_MS = 10000;
 
 /** One authenticated WebSocket; re-connects and re-subscribes by itself after a drop. */
 export class Connection extends EventTarget {
@@ -60,6 +63,21 @@ export class Connection extends EventTarget {
     };
     socket.onclose = () => this._dropped();
     socket.onerror = null;
+    clearInterval(this._pinger);
+    this._pinger = setInterval(() => this._ping(socket), PING_EVERY_MS);
+  }
+
+  async _ping(socket) {
+    const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error("ping timeout")), PING_TIMEOUT_MS));
+    try {
+      await Promise.race([this.command({ type: "ping" }), timeout]);
+    } catch {
+      if (this._socket !== socket) return;
+      // Do not wait for a close handshake a dead peer never answers.
+      socket.onclose = null;
+      socket.close();
+      this._dropped();
+    }
   }
 
   _dispatch(message) {
@@ -113,6 +131,7 @@ export class Connection extends EventTarget {
     for (const { reject } of this._pending.values()) reject(new Error("Connection to the hub lost."));
     this._pending.clear();
     this._socket = null;
+    clearInterval(this._pinger);
     if (this._closed) return;
     this.dispatchEvent(new Event("disconnected"));
     setTimeout(() => this._reconnect(), this._retryMs);

@@ -71,6 +71,7 @@ class App {
       }
       return `${err.message} Is it running?`;
     }
+    performance.mark("hub:authenticated");
     storeToken(token);
     this.connection = connection;
     this.rest = new Rest(token);
@@ -78,6 +79,7 @@ class App {
     this._wire();
     this._shell();
     await Promise.all([this.store.start(), this.loadIntegrations().catch(() => [])]);
+    performance.mark("hub:loaded");
     document.title = this.store.node ? `${this.store.node} · homelab-hub` : "homelab-hub";
     this._integrationTimer = setInterval(() => this.loadIntegrations().catch(() => {}), INTEGRATIONS_REFRESH_MS);
     this._route();

@@ -15,6 +15,9 @@ export class Store extends EventTarget {
     this.services = {};
     this.node = null; // this hub's own node name
     this._refreshTimer = null;
+    this._resync = false; // after a reconnect the next full snapshot replaces what we had
+    connection.addEventListener("disconnected", () => (this._resync = true));
+    connection.addEventListener("reconnected", () => this.loadRegistries().catch(() => {}));
   }
 
   async start() {
@@ -49,6 +52,12 @@ export class Store extends EventTarget {
   _apply(event) {
     const changed = new Set();
     let structural = false;
+    if (this._resync && event.a) {
+      this._resync = false;
+      for (const id of this.entities.keys()) {
+        if (!(id in event.a)) structural = this.entities.delete(id) || structural;
+      }
+    }
     for (const [id, full] of Object.entries(event.a || {})) {
       structural ||= !this.entities.has(id);
       this.entities.set(id, {
