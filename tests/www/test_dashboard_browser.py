@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import statistics
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -15,6 +16,13 @@ import pytest_asyncio
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
 from hub.api.tokens import TokenStore
+from hub.backoff import set_testing
+from hub.config import load_config
+from hub.core import Core
+from hub.integration import discover_integrations
+from hub.runtime import Hub
+from tests.fixtures.ports import free_port
+from tests.fixtures.process import ServerProcess
 from tests.www.dashboard_lab import LAB, DashboardHub, backfill, running_hub, seed_fleet_node, seed_many
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -278,3 +286,72 @@ async def test_reconnects_after_a_hub_restart(browser: Browser, tmp_path: Path) 
         await expect(page.locator(".conn-dot.online")).to_be_visible(timeout=8000)
         second.core.states.set("sensor.nas_cpu_percent", "55.5", {"unit_of_measurement": "%"})
         await expect(page.locator("[data-entity='sensor.nas_cpu_percent'] .value")).to_have_text("55.5 %")
+
+
+def _fleet_yaml(directory: Path, node: str, broker: ServerProcess, extra: str = "") -> Path:
+    directory.mkdir(parents=True)
+    (directory / "hub.yaml").write_text(
+        f"hub:\n  name: {node}\n  data_dir: {directory / 'data'}\n"
+        f"  http: {{host: 127.0.0.1, port: {free_port()}}}\n"
+        f"  mqtt: {{host: 127.0.0.1, port: {broker.port}, birth_delay: 10ms}}\n"
+        f"integrations:\n  - platform: system_info\n    interval: 2s\n{extra}"
+    )
+    return directory
+
+
+def _unknown_rates(core: Core) -> list[str]:
+    return [s.entity_id for s in core.states.all() if s.state == "unknown" and s.entity_id.startswith("sensor.")]
+
+
+async def _until(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.05)
+    assert condition(), what
+
+
+async def test_fleet_of_real_hubs_over_mqtt(browser: Browser, tmp_path: Path, mosquitto: ServerProcess) -> None:
+    """system_info on two hubs; `pi` publishes over MQTT, `nas` ingests it: the page shows both nodes, live."""
+    available = discover_integrations()
+    pi_dir = _fleet_yaml(tmp_path / "pi", "pi", mosquitto)
+    ingest = f"  - platform: mqtt\n    port: {mosquitto.port}\n    discovery: true\n"
+    nas_dir = _fleet_yaml(tmp_path / "nas", "nas", mosquitto, ingest)
+    tokens = TokenStore.in_dir(nas_dir / "data")
+    token = tokens.create("browser")
+    tokens.save()
+    pi = Hub(load_config(pi_dir, available), available)
+    nas = Hub(load_config(nas_dir, available), available)
+    set_testing(True)
+    try:
+        async with pi.lifespan(), nas.lifespan():
+            await _until(lambda: nas.core.states.get("sensor.pi_cpu_percent") is not None, 30, "pi ingested")
+            await _until(lambda: nas.core.states.get("sensor.nas_cpu_percent") is not None, 10, "own cpu")
+            page = await _page(browser, DESKTOP)
+            requests = Requests(page)
+            url = f"http://127.0.0.1:{nas.config.hub.http.port}"
+            await page.goto(url + "/")
+            await page.get_by_label("Access token").fill(token)
+            await page.get_by_role("button", name="Log in").click()
+            await expect(page.locator("section.node[data-node='nas'] article.card").first).to_be_visible()
+            await expect(
+                page.locator("section.node[data-node='pi'] [data-entity='sensor.pi_cpu_percent']")
+            ).to_be_visible()
+            sections = await page.locator("section.node").evaluate_all("els => els.map(e => e.dataset.node)")
+            assert sections[:2] == ["nas", "pi"]
+
+            started = time.monotonic()
+            pi.core.states.set("sensor.pi_cpu_percent", "77.7", pi.core.states.get("sensor.pi_cpu_percent").attributes)  # type: ignore[union-attr]
+            value = page.locator("[data-entity='sensor.pi_cpu_percent'] .value")
+            await expect(value).to_have_text("77.7 %", timeout=2000)
+            print(f"pi -> MQTT -> nas -> browser: {(time.monotonic() - started) * 1000:.0f} ms")
+            await page.get_by_label("Node").select_option("pi")
+            await expect(page.locator("section.node[data-node='nas']")).to_be_hidden()
+            await page.get_by_label("Node").select_option("")
+            # Rates need two readings: let every one of them be known before the picture.
+            await _until(lambda: not _unknown_rates(nas.core), 15, "rates known")
+            await _until(lambda: not _unknown_rates(pi.core), 15, "pi's rates known")
+            await expect(page.locator("li.row.unknown")).to_have_count(0)
+            await page.screenshot(path=SCREENSHOTS / "overview-fleet-desktop.png", full_page=False)
+            assert requests.outside(url) == []
+    finally:
+        set_testing(False)

@@ -13,12 +13,37 @@ export function numeric(state) {
   return Number.isFinite(value) ? value : null;
 }
 
-/** A state as text with its unit: `42.5 %`, `on`, `unavailable`. */
+const SCALED_UNITS = { B: ["B", "kB", "MB", "GB", "TB"], "B/s": ["B/s", "kB/s", "MB/s", "GB/s", "TB/s"] };
+
+/** A state as text with its unit: `42.5 %`, `1.2 MB/s`, `on`, `unavailable`. */
 export function formatState(state, unit) {
-  const value = numeric(state);
+  let value = numeric(state);
   if (value === null) return String(state ?? "—");
-  const text = Math.abs(value) < 10 && !Number.isInteger(value) ? preciseFormat.format(value) : numberFormat.format(value);
-  return unit ? `${text} ${unit}` : text;
+  const scale = SCALED_UNITS[unit];
+  if (scale) {
+    let step = 0;
+    while (Math.abs(value) >= 1000 && step < scale.length - 1) {
+      value /= 1000;
+      step += 1;
+    }
+    unit = scale[step];
+  }
+  return unit ? `${formatNumber(value)} ${unit}` : formatNumber(value);
+}
+
+/** Seconds as `4 d 3 h`, `2 h 5 min`, `42 s`. */
+function longDuration(seconds) {
+  const parts = [[86400, "d"], [3600, "h"], [60, "min"], [1, "s"]];
+  const found = [];
+  let rest = Math.round(seconds);
+  for (const [size, name] of parts) {
+    if (rest >= size || (size === 1 && !found.length)) {
+      found.push(`${Math.floor(rest / size)} ${name}`);
+      rest %= size;
+    }
+    if (found.length === 2) break;
+  }
+  return found.join(" ");
 }
 
 export function formatNumber(value) {
@@ -29,6 +54,12 @@ export function formatNumber(value) {
 export function displayState(facts, state) {
   if (state === UNAVAILABLE || state === UNKNOWN) return facts.domain === "button" && state === UNKNOWN ? "" : state;
   if (facts.deviceClass === "problem") return state === "on" ? "Problem" : "OK";
+  if (facts.deviceClass === "duration" && facts.unit === "s" && numeric(state) !== null) {
+    return longDuration(numeric(state));
+  }
+  if (facts.deviceClass === "timestamp" && !Number.isNaN(Date.parse(state))) {
+    return new Date(state).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+  }
   if (facts.domain === "button") {
     const pressed = Date.parse(state);
     return Number.isNaN(pressed) ? state : `pressed ${ago(pressed / 1000)}`;
@@ -56,7 +87,7 @@ export function duration(seconds) {
 export function stateHealth(state, unit, deviceClass, domain) {
   if (state === UNAVAILABLE) return "off";
   if (domain === "button") return "ok"; // a button that was never pressed reads `unknown`, as in HA
-  if (state === UNKNOWN) return "warn";
+  if (state === UNKNOWN) return "ok"; // not yet known (a rate before its second reading) is no fault
   if (deviceClass === "problem") return state === "on" ? "bad" : "ok";
   const value = numeric(state);
   if (unit === "%" && value !== null) return value >= 95 ? "bad" : value >= 85 ? "warn" : "ok";

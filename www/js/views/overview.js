@@ -1,7 +1,7 @@
 // The overview: one card per device, grouped by node when there are several, live, with search and filters.
 
 import { h, mount } from "../dom.js";
-import { UNAVAILABLE, displayState, integrationHealth, numeric, stateHealth, worse } from "../format.js";
+import { UNAVAILABLE, UNKNOWN, displayState, integrationHealth, numeric, stateHealth, worse } from "../format.js";
 import { controlFor } from "./controls.js";
 
 const KEY_ROWS = 6;
@@ -159,6 +159,7 @@ export class Overview {
     entry.value.textContent = entry.control && facts.domain === "switch" && text !== UNAVAILABLE ? "" : displayState(facts, text);
     entry.value.className = `value h-${stateHealth(text, facts.unit, facts.deviceClass, facts.domain)}`;
     entry.row.classList.toggle("unavailable", text === UNAVAILABLE);
+    entry.row.classList.toggle("unknown", text === UNKNOWN && facts.domain !== "button");
     entry.control?.paint?.(text);
     if (entry.meter) {
       const v = numeric(text);
@@ -241,10 +242,26 @@ export class Overview {
   }
 }
 
+// What a homelab owner looks at first, by entity id (system_info, docker and hubs over MQTT name them so).
+const KEY_ENTITIES = [
+  /^sensor\..*_state$/,
+  /^sensor\..*_health$/,
+  /_cpu(_percent)?$/,
+  /_memory_percent$/,
+  /_load_1m$/,
+  /temperature/,
+  /_disk_.*_percent$/,
+  /^switch\./,
+  /^button\./,
+  /_network_.*_(rx|tx)$/,
+];
+
 function rank(facts) {
-  const category = facts.category ? 10 : 0;
+  if (facts.category) return 100 + (DOMAIN_RANK[facts.domain] ?? 5);
+  const key = KEY_ENTITIES.findIndex((pattern) => pattern.test(facts.id));
+  if (key >= 0) return key;
   const unitless = facts.domain === "sensor" && !facts.unit ? 0.5 : 0;
-  return category + (DOMAIN_RANK[facts.domain] ?? 5) + unitless;
+  return KEY_ENTITIES.length + (DOMAIN_RANK[facts.domain] ?? 5) + unitless;
 }
 
 /** `nas CPU` on device `nas` reads `CPU`; the card already names the device. */
