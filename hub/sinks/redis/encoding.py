@@ -1,4 +1,4 @@
-"""The JSON the Redis sink writes: states and events in Home Assistant's shapes, each state encoded once."""
+"""The JSON the Redis sink writes: states and events in Home Assistant's shapes, compact UTF-8."""
 
 from __future__ import annotations
 
@@ -6,18 +6,18 @@ import enum
 import json
 from collections.abc import Mapping, Set
 from datetime import date, datetime, time, timedelta
-from json.encoder import py_encode_basestring
 from typing import Any
 
-from hub.core import EVENT_STATE_CHANGED, Context, Event, State
+import orjson
 
-__all__ = ["EventEncoder", "event_json", "state_json"]
+from hub.core import Event, State
 
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=lambda value: _plain(value))
-_encode = _ENCODER.encode
-# The C string encoder when present: a JSON string literal without the encoder's per-call setup.
-_string: Any = getattr(json.encoder, "c_encode_basestring", None) or py_encode_basestring
-_STATE_CHANGED_KEYS = frozenset({"entity_id", "old_state", "new_state"})
+__all__ = ["event_json", "state_json"]
+
+# orjson, not the standard library: encoding was the sink's largest cost, and orjson took a state from 4.4 us
+# to 0.5 us and an event from 9 us to 4.4 us on the project machine (bench/redis.py, docs/benchmarks.md).
+_OPTIONS = orjson.OPT_NON_STR_KEYS
+_FALLBACK = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=lambda value: _plain(value))
 
 
 def _plain(value: Any) -> Any:
@@ -37,81 +37,19 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def state_json(state: State) -> str:
+def _dumps(value: Any) -> bytes:
+    try:
+        return orjson.dumps(value, default=_plain, option=_OPTIONS)
+    except TypeError:
+        # What orjson refuses (an int past 64 bits, nesting past 254 levels) the standard library still writes.
+        return _FALLBACK.encode(value).encode()
+
+
+def state_json(state: State) -> bytes:
     """The value of an entity's field in the states hash: `State.as_dict()` (the `/api/states/<id>` answer)."""
-    return _encode(state.as_dict())
+    return _dumps(state.as_dict())
 
 
-def event_json(event: Event[Any]) -> str:
+def event_json(event: Event[Any]) -> bytes:
     """An event as Home Assistant's APIs give it; a state_changed event carries both states in full."""
-    return _encode(event.as_dict())
-
-
-class EventEncoder:
-    """Encodes events and states, keeping each entity's latest state JSON for reuse.
-
-    A state is written three times (as `new_state` in its event, in the hash, as `old_state` in the next
-    event): encoding it once made JSON a third of its former cost in bench/redis.py. The cache holds one
-    string per entity and forgets removed ones, so it is bounded like the state machine itself.
-    """
-
-    def __init__(self) -> None:
-        self._latest: dict[str, tuple[State, str]] = {}
-
-    def state(self, state: State) -> str:
-        cached = self._latest.get(state.entity_id)
-        if cached is not None and cached[0] is state:
-            return cached[1]
-        encoded = state_json(state)
-        self._latest[state.entity_id] = (state, encoded)
-        return encoded
-
-    def forget(self, entity_id: str) -> None:
-        self._latest.pop(entity_id, None)
-
-    def event(self, event: Event[Any]) -> str:
-        """`event_json(event)`, built around cached state JSON when it is a state_changed event."""
-        data = event.data
-        if event.event_type != EVENT_STATE_CHANGED or data.keys() != _STATE_CHANGED_KEYS:
-            return event_json(event)
-        entity_id, old, new = data["entity_id"], data["old_state"], data["new_state"]
-        if new is None:
-            self.forget(entity_id)
-        # Keys in Event.as_dict()'s order, so the text is the same as the generic encoding's.
-        return "".join(
-            (
-                '{"event_type":"state_changed","data":{"entity_id":',
-                _string(entity_id),
-                ',"old_state":',
-                "null" if old is None else self._old(old),
-                ',"new_state":',
-                "null" if new is None else self.state(new),
-                '},"origin":',
-                _string(event.origin.value),
-                ',"time_fired":"',
-                event.time_fired.isoformat(),
-                '","context":',
-                _context_json(event.context),
-                "}",
-            )
-        )
-
-    def _old(self, state: State) -> str:
-        cached = self._latest.get(state.entity_id)
-        return cached[1] if cached is not None and cached[0] is state else state_json(state)
-
-
-def _context_json(context: Context) -> str:
-    """`Context.as_dict()` as JSON, in its key order."""
-    parent, user = context.parent_id, context.user_id
-    return "".join(
-        (
-            '{"id":',
-            _string(context.id),
-            ',"parent_id":',
-            "null" if parent is None else _string(parent),
-            ',"user_id":',
-            "null" if user is None else _string(user),
-            "}",
-        )
-    )
+    return _dumps(event.as_dict())

@@ -20,10 +20,10 @@ from redis.typing import EncodableT, FieldT
 
 from hub.backoff import Backoff
 from hub.config.models import RedisConfig
-from hub.core import EVENT_STATE_CHANGED, MATCH_ALL, Core, Event, clock
+from hub.core import MATCH_ALL, Core, Event, clock
 from hub.health import Health
 
-from .encoding import EventEncoder
+from .encoding import event_json, state_json
 from .errors import RedisTimeout, RedisUnavailable
 from .keys import RedisKeys
 from .pending import Batch, PendingWrites
@@ -36,18 +36,25 @@ _BACKOFF = Backoff(initial=0.5, factor=2.0, cap=30.0)
 _RESYNC_CHUNK = 1000
 """States encoded between yields to the loop during a resync, so thousands of entities never stall the bus."""
 
-# One script call streams (and publishes) a whole batch: pipelining an XADD and a PUBLISH per event spent most
-# of the time packing commands and parsing replies in redis-py (bench/redis.py: 2.6k changes/s, under load).
-# KEYS: stream, channel. ARGV: maxlen, then per event: event_type, event JSON, "1" to publish it.
+# One script call streams (and publishes) a whole batch, its events packed into one argument: pipelining an
+# XADD and a PUBLISH per event spent most of the time packing commands and parsing replies in redis-py, and
+# even one argument per event left packing at a quarter of the CPU (bench/redis.py, docs/benchmarks.md).
+# KEYS: stream, channel. ARGV: maxlen, the events (type then JSON, back to back), "type size,event size,..." in bytes.
 _STREAM_BATCH = """
-local stream, channel, maxlen = KEYS[1], KEYS[2], ARGV[1]
-for i = 2, #ARGV, 3 do
-  redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*', 'event_type', ARGV[i], 'event', ARGV[i + 1])
-  if ARGV[i + 2] == '1' then
-    redis.call('PUBLISH', channel, ARGV[i + 1])
+local stream, channel, maxlen, packed = KEYS[1], KEYS[2], ARGV[1], ARGV[2]
+local at, count = 1, 0
+for type_size, event_size in string.gmatch(ARGV[3], '(%d+),(%d+)') do
+  local event_type = string.sub(packed, at, at + type_size - 1)
+  at = at + type_size
+  local event = string.sub(packed, at, at + event_size - 1)
+  at = at + event_size
+  redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*', 'event_type', event_type, 'event', event)
+  if event_type == 'state_changed' then  -- EVENT_STATE_CHANGED
+    redis.call('PUBLISH', channel, event)
   end
+  count = count + 1
 end
-return (#ARGV - 1) / 3
+return count
 """
 
 
@@ -72,7 +79,6 @@ class RedisSink:
         self._backoff = backoff
         self.keys = RedisKeys(config.prefix_for(core.node))
         self._pending = PendingWrites(config.stream_maxlen)
-        self._encoder = EventEncoder()
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._connected = False
@@ -155,7 +161,7 @@ class RedisSink:
         self._health.queue_depth = len(self._pending)
         fields: dict[FieldT, EncodableT] = {}
         for index, state in enumerate(states, 1):
-            fields[state.entity_id] = self._encoder.state(state)
+            fields[state.entity_id] = state_json(state)
             if index % _RESYNC_CHUNK == 0:
                 await asyncio.sleep(0)
         started = clock.monotonic()
@@ -203,9 +209,8 @@ class RedisSink:
             state = self._core.states.get(entity_id)
             if state is None:
                 gone.append(entity_id)
-                self._encoder.forget(entity_id)
             else:
-                fields[entity_id] = self._encoder.state(state)
+                fields[entity_id] = state_json(state)
         if fields:
             pipe.hset(self.keys.states, mapping=fields)
         if gone:
@@ -214,14 +219,21 @@ class RedisSink:
     def _queue_events(self, pipe: Pipeline, batch: Batch) -> None:
         if not batch.events:
             return
-        args: list[EncodableT] = [self._config.stream_maxlen]
+        packed: list[bytes] = []
+        sizes: list[int] = []
         for event in batch.events:
-            args += (
-                event.event_type,
-                self._encoder.event(event),
-                "1" if event.event_type == EVENT_STATE_CHANGED else "0",
-            )
-        pipe.eval(_STREAM_BATCH, 2, self.keys.events, self.keys.state_changed, *args)
+            event_type, payload = event.event_type.encode(), event_json(event)
+            packed += (event_type, payload)
+            sizes += (len(event_type), len(payload))
+        pipe.eval(
+            _STREAM_BATCH,
+            2,
+            self.keys.events,
+            self.keys.state_changed,
+            self._config.stream_maxlen,
+            b"".join(packed),
+            ",".join(map(str, sizes)),
+        )
 
     def _report(self, err: RedisUnavailable) -> None:
         if isinstance(err.__cause__, RedisConnectionError):
