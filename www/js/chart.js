@@ -1,7 +1,7 @@
 // The history chart, drawn by hand as SVG: a line (with a min/max band from statistics) or a state timeline.
 
 import { h, mount, svg } from "./dom.js";
-import { formatNumber } from "./format.js";
+import { formatNumber, scaleFor } from "./format.js";
 
 const MARGIN = { top: 14, right: 14, bottom: 28, left: 56 };
 const MINUTE = 60e3;
@@ -80,9 +80,19 @@ function frame(width, height, range, yTicks, yScale, unit) {
   return { x, grid };
 }
 
-function drawLine(container, data, range, unit, width, height) {
+function drawLine(container, data, range, rawUnit, width, height) {
   const values = data.points.filter((p) => p.v !== null).map((p) => p.v);
   for (const b of data.band) values.push(b.min, b.max);
+  // Data rates and sizes in readable units: the axis in MB/s rather than millions of B/s.
+  const { divisor, unit } = scaleFor(rawUnit, Math.max(...values.map(Math.abs)));
+  if (divisor !== 1) {
+    data = {
+      ...data,
+      points: data.points.map((p) => ({ t: p.t, v: p.v === null ? null : p.v / divisor })),
+      band: data.band.map((b) => ({ ...b, min: b.min / divisor, max: b.max / divisor, mean: b.mean / divisor })),
+    };
+    values.splice(0, values.length, ...values.map((v) => v / divisor));
+  }
   const yTicks = niceTicks(Math.min(...values), Math.max(...values), height < 220 ? 4 : 5);
   const [lo, hi] = [yTicks[0], yTicks[yTicks.length - 1]];
   const y = (v) => height - MARGIN.bottom - ((v - lo) / (hi - lo)) * (height - MARGIN.top - MARGIN.bottom);

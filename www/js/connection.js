@@ -13,7 +13,6 @@ export class Connection extends EventTarget {
     super();
     this.url = url;
     this.token = token;
-    this.haVersion = null;
     this._socket = null;
     this._nextId = 1;
     this._pending = new Map(); // id -> {resolve, reject}
@@ -44,7 +43,6 @@ export class Connection extends EventTarget {
           socket.send(JSON.stringify({ type: "auth", access_token: this.token }));
         } else if (message.type === "auth_ok") {
           settled = true;
-          this.haVersion = message.ha_version;
           resolve(socket);
         } else if (message.type === "auth_invalid") {
           fail(new AuthError(message.message || "Invalid access token"));

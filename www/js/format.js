@@ -4,7 +4,7 @@ export const UNAVAILABLE = "unavailable";
 export const UNKNOWN = "unknown";
 
 const numberFormat = new Intl.NumberFormat(undefined, { maximumFractionDigits: 1 });
-const preciseFormat = new Intl.NumberFormat(undefined, { maximumFractionDigits: 3 });
+const preciseFormat = new Intl.NumberFormat(undefined, { maximumFractionDigits: 2 });
 
 /** A number if the state is one, else null. */
 export function numeric(state) {
@@ -15,20 +15,21 @@ export function numeric(state) {
 
 const SCALED_UNITS = { B: ["B", "kB", "MB", "GB", "TB"], "B/s": ["B/s", "kB/s", "MB/s", "GB/s", "TB/s"] };
 
+/** The divisor and unit that show `value` of `unit` readably: 1,234,000 B/s as 1.2 MB/s. */
+export function scaleFor(unit, value) {
+  const scale = SCALED_UNITS[unit];
+  let step = 0;
+  while (scale && Math.abs(value) >= 1000 ** (step + 1) && step < scale.length - 1) step += 1;
+  return { divisor: 1000 ** step, unit: scale ? scale[step] : unit };
+}
+
 /** A state as text with its unit: `42.5 %`, `1.2 MB/s`, `on`, `unavailable`. */
 export function formatState(state, unit) {
-  let value = numeric(state);
+  const value = numeric(state);
   if (value === null) return String(state ?? "—");
-  const scale = SCALED_UNITS[unit];
-  if (scale) {
-    let step = 0;
-    while (Math.abs(value) >= 1000 && step < scale.length - 1) {
-      value /= 1000;
-      step += 1;
-    }
-    unit = scale[step];
-  }
-  return unit ? `${formatNumber(value)} ${unit}` : formatNumber(value);
+  const scaled = scaleFor(unit, value);
+  const text = formatNumber(value / scaled.divisor);
+  return scaled.unit ? `${text} ${scaled.unit}` : text;
 }
 
 /** Seconds as `4 d 3 h`, `2 h 5 min`, `42 s`. */
