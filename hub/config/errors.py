@@ -17,7 +17,9 @@ def format_path(path: KeyPath) -> str:
         if isinstance(part, int):
             text += f"[{part}]"
         else:
-            text += f".{part}" if text else str(part)
+            # A key with a newline or control character is shown quoted, so each error stays one line.
+            shown = part if part.isprintable() else repr(part)
+            text += f".{shown}" if text else shown
     return text
 
 

@@ -14,6 +14,12 @@ from .errors import ConfigError, ConfigErrors, KeyPath
 __all__ = ["LoadedYaml", "Mark", "load_yaml"]
 
 SECRETS_FILE = "secrets.yaml"
+_MAX_VALUES = 100_000
+"""Values one config may expand to: aliases of aliases ("billion laughs") would otherwise build without end."""
+
+
+class _TooLarge(Exception):
+    """The document expands past `_MAX_VALUES`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +49,13 @@ def load_yaml(path: Path, *, display_root: Path | None = None) -> LoadedYaml:
     """Load one config file; raises `ConfigErrors` naming file, line and key path for every problem."""
     builder = _Builder(path.parent, display_root or Path.cwd())
     loaded = LoadedYaml(data=None)
-    loaded.data = builder.load_file(path, (), loaded, ())
+    # Both found by tests/chaos/test_fuzz_config.py: a traceback for deep nesting, a hang for nested aliases.
+    try:
+        loaded.data = builder.load_file(path, (), loaded, ())
+    except RecursionError:
+        builder.error(path, None, (), "invalid YAML: nested too deeply")
+    except _TooLarge:
+        builder.error(path, None, (), f"the document expands to more than {_MAX_VALUES} values (nested aliases?)")
     if builder.errors:
         raise ConfigErrors(builder.errors)
     return loaded
@@ -58,6 +70,7 @@ class _Builder:
         self.errors: list[ConfigError] = []
         self._secrets: dict[str, Any] | None = None
         self._constructor = yaml.SafeLoader("")
+        self._values = 0
 
     def display(self, path: Path) -> str:
         try:
@@ -107,6 +120,9 @@ class _Builder:
         return self.build(node, path, file, out, (*stack, resolved))
 
     def build(self, node: yaml.Node, path: KeyPath, file: Path, out: LoadedYaml, stack: tuple[Path, ...]) -> Any:
+        self._values += 1
+        if self._values > _MAX_VALUES:
+            raise _TooLarge
         out.marks.setdefault(path, Mark(self.display(file), node.start_mark.line + 1))
         line = node.start_mark.line + 1
         if isinstance(node, yaml.MappingNode):
@@ -183,6 +199,11 @@ class _Builder:
         if name in os.environ:
             return os.environ[name]
         if default.strip():
-            return self._constructor.construct_object(yaml.compose(default.strip(), Loader=yaml.SafeLoader))
+            try:
+                return self._constructor.construct_object(yaml.compose(default.strip(), Loader=yaml.SafeLoader))
+            except yaml.YAMLError as err:
+                problem = err.problem if isinstance(err, yaml.MarkedYAMLError) and err.problem else str(err)
+                self.error(file, line, path, f"invalid default of {name}: {problem}")
+                return None
         self.error(file, line, path, f"environment variable {name} is not set and has no default")
         return None
