@@ -207,6 +207,11 @@ async def test_switch_and_button_ask_first(browser: Browser, lab: DashboardHub) 
     assert LAB.containers["grafana"] is False
     await expect(page.locator("[data-entity='sensor.nas_ct_grafana_cpu'] .value")).to_have_text("unknown")
 
+    await page.locator("[data-entity='switch.nas_ct_grafana_running'] a").click()
+    await expect(page.locator("svg.chart.timeline rect.state-off")).to_have_count(1)
+    await expect(page.locator("svg.chart.timeline rect.state-on")).to_have_count(1)
+    await page.get_by_role("link", name="← Overview").click()
+
     await page.locator("[data-entity='button.nas_ct_nginx_restart']").get_by_role("button", name="Press").click()
     await page.locator("dialog.confirm").get_by_role("button", name="Press").click()
     await expect(page.locator(".toast")).to_contain_text("Pressed: nginx Restart")

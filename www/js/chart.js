@@ -27,7 +27,7 @@ function niceTicks(min, max, count) {
 }
 
 function timeTicks(start, end, width) {
-  const wanted = Math.max(2, Math.floor(width / 75));
+  const wanted = Math.max(2, Math.floor(width / 62));
   const step = TIME_STEPS.find((s) => (end - start) / s <= wanted) || 7 * DAY;
   const offset = new Date(start).getTimezoneOffset() * MINUTE;
   const ticks = [];
