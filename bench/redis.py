@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import shutil
 import socket
 import subprocess
@@ -77,16 +78,25 @@ def _redis_benchmark(port: int, pipeline: int, *command: str) -> float:
     return float(out.strip().splitlines()[-1].split(",")[-7].strip('"'))
 
 
+async def _redis_cpu(reader: Redis) -> float:
+    """CPU seconds the Redis server has used so far."""
+    info = await reader.info("cpu")
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+
+
 async def _ours(url: str, changes: int, entities: int, max_batch: int) -> dict[str, Any]:
     core = Core("bench")
     config = RedisConfig(url=Secret(url), key_prefix="bench:", stream_maxlen=changes + 1000, max_batch=max_batch)
-    sink = RedisSink(core, config, HealthRegistry().create("redis", "sink"))
+    health = HealthRegistry().create("redis", "sink")
+    sink = RedisSink(core, config, health)
+    reader = Redis.from_url(url, decode_responses=True)
     ids = [f"sensor.bench_value_{index}" for index in range(entities)]
     last: list[Event[Any]] = []
     core.bus.listen("state_changed", last.append, event_filter=lambda _data: not last)
     async with sink.lifespan():
-        while not sink._connected:  # the first resync: not part of the figure
+        while not health.success_count:  # the first resync: not part of the figure
             await asyncio.sleep(0.01)
+        redis_cpu = await _redis_cpu(reader)
         started, cpu_started = time.perf_counter(), time.process_time()
         for index in range(changes):
             core.states.set(
@@ -99,8 +109,8 @@ async def _ours(url: str, changes: int, entities: int, max_batch: int) -> dict[s
             await asyncio.sleep(0.001)
         elapsed = time.perf_counter() - started
         cpu = time.process_time() - cpu_started
+        redis_cpu = await _redis_cpu(reader) - redis_cpu
         sample = event_json(last[0])
-    reader = Redis.from_url(url, decode_responses=True)
     stream = await reader.xlen("bench:events")
     stored = await reader.hgetall("bench:states")
     await reader.aclose()
@@ -113,6 +123,7 @@ async def _ours(url: str, changes: int, entities: int, max_batch: int) -> dict[s
         "elapsed_s": round(elapsed, 3),
         "hub_cpu_s": round(cpu, 3),
         "hub_cpu_us_per_change": round(cpu / changes * 1e6, 1),
+        "redis_cpu_us_per_change": round(redis_cpu / changes * 1e6, 1),
         "dropped": sink.dropped,
         "stream_entries": stream,
         "hash_exact": exact,
@@ -159,6 +170,7 @@ def main() -> None:
         "redis_benchmark_xadd_per_s": round(xadd),
         "redis_benchmark_publish_per_s": round(publish),
         "redis_benchmark_changes_ceiling_per_s": round(ceiling),
+        "load_average_1m": round(os.getloadavg()[0], 2),
         "target": TARGET,
     }
     print(

@@ -52,4 +52,7 @@ def state_json(state: State) -> bytes:
 
 def event_json(event: Event[Any]) -> bytes:
     """An event as Home Assistant's APIs give it; a state_changed event carries both states in full."""
-    return _dumps(event.as_dict())
+    shaped = event.as_dict()
+    # States turned into their (cached) dicts here rather than through orjson's `default`, a Python call each.
+    shaped["data"] = {key: v.as_dict() if isinstance(v, State) else v for key, v in event.data.items()}
+    return _dumps(shaped)
