@@ -37,12 +37,10 @@ def valid_entity_id(entity_id: str) -> bool:
     return _ENTITY_ID.match(entity_id) is not None
 
 
-def _check_length(entity_id: str, state: str) -> None:
-    if len(state) > MAX_STATE_LENGTH:
-        raise InvalidState(
-            f"Invalid state with length {len(state)} for {entity_id}: "
-            f"state may be at most {MAX_STATE_LENGTH} characters"
-        )
+def _too_long(entity_id: str, state: str) -> InvalidState:
+    return InvalidState(
+        f"Invalid state with length {len(state)} for {entity_id}: state may be at most {MAX_STATE_LENGTH} characters"
+    )
 
 
 def _frozen(attributes: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -107,7 +105,8 @@ class State:
         if validate:
             if not valid_entity_id(entity_id):
                 raise InvalidEntityId(f"Invalid entity ID {entity_id}")
-            _check_length(entity_id, state)
+            if len(state) > MAX_STATE_LENGTH:
+                raise _too_long(entity_id, state)
         self.entity_id = entity_id
         self.domain, _, self.object_id = entity_id.partition(".")
         self.state = state
@@ -214,7 +213,8 @@ class StateMachine:
         same_attributes = old.attributes == attributes if attributes else not old.attributes
         if same_state and same_attributes:
             return None
-        _check_length(entity_id, new_state)
+        if len(new_state) > MAX_STATE_LENGTH:
+            raise _too_long(entity_id, new_state)
         now = clock.utcnow()
         # The hot path of every integration (bench/bus.py): the old state's checked id parts and, when they
         # did not change, its frozen attributes are reused instead of being validated and copied again.
