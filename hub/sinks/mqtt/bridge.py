@@ -31,6 +31,7 @@ from hub.health import Health
 from .client import Link
 from .commands import CommandRouter
 from .discovery import Discovery, device_payload
+from .outbox import Outbox
 from .topics import Topics
 
 __all__ = ["Bridge"]
@@ -60,6 +61,7 @@ class Bridge:
         self._sent_attributes: dict[str, Mapping[str, Any]] = {}
         self._wake = asyncio.Event()
         self._births: set[asyncio.Task[None]] = set()
+        self.outbox = Outbox(self._wake)
         self.published = 0
         """Messages handed to the broker so far (tests and the benchmark)."""
 
@@ -145,11 +147,13 @@ class Bridge:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            while self._removed or self._configs or self._states:
+            while self._removed or self._configs or self._states or self.outbox:
+                requested = self.outbox.flush(link)
                 self._publish_removals(link)
                 self._publish_configs(link)
                 self._publish_states(link)
                 await link.drain()
+                self.outbox.confirm(requested)
                 self._health.queue_depth = len(self._states)
 
     def _publish_removals(self, link: Link) -> None:

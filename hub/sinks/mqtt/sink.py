@@ -26,6 +26,7 @@ async def mqtt_sink(core: Core, config: MqttConfig, health: Health, *, version: 
     topics = Topics.of(config, core.node)
     bridge = Bridge(core, config, topics, health, version)
     undo = bridge.listen()
+    undo.append(core.services.register("mqtt", bridge.outbox.service()))
     connector = Connector(config, topics, health, bridge.session)
     task = asyncio.create_task(connector.run(), name="mqtt-sink")
     _LOGGER.info("MQTT sink for node %s on %s:%d", topics.node, config.host, config.port)
