@@ -110,7 +110,16 @@ export class EntityView {
       if (rows.length) return { range: window, ...fromStatistics(rows) };
     }
     const rows = await this.app.rest.history(this.entityId, start, end);
-    return { range: window, ...fromHistory(rows, window.start) };
+    const data = fromHistory(rows, window.start);
+    // The recorder commits in batches: the live state may be newer than its last row.
+    const current = this.store.entities.get(this.entityId);
+    const last = data.states[data.states.length - 1];
+    if (current && (!last || current.last_updated * 1000 > last.t) && current.state !== last?.s) {
+      const t = current.last_updated * 1000;
+      data.points.push({ t, v: numeric(current.state) });
+      data.states.push({ t, s: current.state });
+    }
+    return { range: window, ...data };
   }
 
   _draw() {
