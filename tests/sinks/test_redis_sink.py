@@ -236,3 +236,15 @@ async def test_stop_writes_what_is_pending(redis_server: ServerProcess) -> None:
     assert await reader.xlen("s:events") == 3000
     assert json.loads(await reader.hget("s:states", "sensor.nas_counter"))["state"] == "2999"  # type: ignore[arg-type]
     await reader.aclose()
+
+
+async def test_an_event_that_cannot_be_json_is_skipped_and_the_rest_written(redis_server: ServerProcess) -> None:
+    circular: dict[str, Any] = {}
+    circular["self"] = circular
+    async with running_sink(redis_server.url, key_prefix="j:") as run:
+        run.core.bus.fire("broken", {"loop": circular})
+        run.core.states.set("sensor.nas_after", "1")
+        await eventually(lambda: run.sink.written == 1)
+        ((_, fields),) = await run.reader.xrange("j:events")
+        assert fields["event_type"] == "state_changed"
+        assert run.health.status is HealthStatus.ok

@@ -126,10 +126,14 @@ class RedisSink:
                     attempt = 0
                     await self._write_forever(client)
             except RedisUnavailable as err:
-                self._connected = False
-                attempt += 1
                 self._report(err)
-                await clock.sleep(self._backoff.delay(attempt))
+            except Exception as err:
+                # A bug here must not end the sink for the rest of the hub's life: log it, retry like an outage.
+                _LOGGER.exception("Redis sink writer failed unexpectedly")
+                self._health.failure(f"unexpected error: {type(err).__name__}")
+            self._connected = False
+            attempt += 1
+            await clock.sleep(self._backoff.delay(attempt))
 
     @contextlib.asynccontextmanager
     async def _connect(self) -> AsyncIterator[Redis]:
@@ -186,7 +190,7 @@ class RedisSink:
         batch = self._pending.take(self._config.max_batch)
         pipe = client.pipeline(transaction=False)
         self._queue_states(pipe, batch)
-        self._queue_events(pipe, batch)
+        streamed = self._queue_events(pipe, batch)
         try:
             await pipe.execute()
         except BaseException:
@@ -194,7 +198,7 @@ class RedisSink:
             self._pending.requeue(batch)
             self._health.queue_depth = len(self._pending)
             raise
-        self.written += len(batch.events)
+        self.written += streamed
         self._health.queue_depth = len(self._pending)
         if not self._pending and self._dropping:
             self._dropping = False
@@ -216,13 +220,20 @@ class RedisSink:
         if gone:
             pipe.hdel(self.keys.states, *gone)
 
-    def _queue_events(self, pipe: Pipeline, batch: Batch) -> None:
+    def _queue_events(self, pipe: Pipeline, batch: Batch) -> int:
+        """Queue the batch's events in one script call; returns how many it holds."""
         if not batch.events:
-            return
+            return 0
         packed: list[bytes] = []
         sizes: list[int] = []
         for event in batch.events:
-            event_type, payload = event.event_type.encode(), event_json(event)
+            try:
+                payload = event_json(event)
+            except (TypeError, ValueError, RecursionError) as err:
+                # Skipped, not retried: requeued, one bad event would block every later one.
+                _LOGGER.warning("Redis sink skipped a %s event it cannot write as JSON: %s", event.event_type, err)
+                continue
+            event_type = event.event_type.encode()
             packed += (event_type, payload)
             sizes += (len(event_type), len(payload))
         pipe.eval(
@@ -234,6 +245,7 @@ class RedisSink:
             b"".join(packed),
             ",".join(map(str, sizes)),
         )
+        return len(sizes) // 2
 
     def _report(self, err: RedisUnavailable) -> None:
         if isinstance(err.__cause__, RedisConnectionError):
