@@ -33,19 +33,19 @@ class _Tracker:
     """
 
     def __init__(self, bus: EventBus) -> None:
-        self._bus = bus
+        self.owner = weakref.ref(bus)
         # Tuples, replaced on change, so a removal during a dispatch never changes what is being walked;
         # `active` keeps a removed callback from being called by the event at hand, as on the bus.
         self._callbacks: dict[str, tuple[_Registration, ...]] = {}
         self._unlisten: Unsubscribe | None = None
 
-    def add(self, entity_ids: Iterable[str], callback: StateChangeCallback) -> Unsubscribe:
+    def add(self, bus: EventBus, entity_ids: Iterable[str], callback: StateChangeCallback) -> Unsubscribe:
         tracked = list(dict.fromkeys(entity_id.lower() for entity_id in entity_ids))
         registration = _Registration(callback)
         for entity_id in tracked:
             self._callbacks[entity_id] = (*self._callbacks.get(entity_id, ()), registration)
         if self._unlisten is None and self._callbacks:
-            self._unlisten = self._bus.listen(EVENT_STATE_CHANGED, self._dispatch, event_filter=self._wanted)
+            self._unlisten = bus.listen(EVENT_STATE_CHANGED, self._dispatch, event_filter=self._wanted)
 
         def remove() -> None:
             if not registration.active:
@@ -79,7 +79,9 @@ class _Tracker:
                 _LOGGER.exception("Error in state listener %r for %s", registration.callback, event.data["entity_id"])
 
 
-_trackers: weakref.WeakKeyDictionary[EventBus, _Tracker] = weakref.WeakKeyDictionary()
+# By id of the bus, holding trackers weakly: a listening tracker is kept alive by its bus's subscription and
+# refers back to the bus only through it, so a dropped bus and its tracker are collected together.
+_trackers: weakref.WeakValueDictionary[int, _Tracker] = weakref.WeakValueDictionary()
 
 
 def track_state_changes(bus: EventBus, entity_ids: Iterable[str], callback: StateChangeCallback) -> Unsubscribe:
@@ -87,7 +89,7 @@ def track_state_changes(bus: EventBus, entity_ids: Iterable[str], callback: Stat
 
     Untracked entities' writes are rejected by one filter at fire time, so they cost no `Event` and no call.
     """
-    tracker = _trackers.get(bus)
-    if tracker is None:
-        tracker = _trackers[bus] = _Tracker(bus)
-    return tracker.add(entity_ids, callback)
+    tracker = _trackers.get(id(bus))
+    if tracker is None or tracker.owner() is not bus:
+        tracker = _trackers[id(bus)] = _Tracker(bus)
+    return tracker.add(bus, entity_ids, callback)

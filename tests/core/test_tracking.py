@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import logging
+import weakref
 from collections.abc import Mapping
 from typing import Any
 
@@ -101,3 +103,22 @@ def test_buses_are_tracked_separately() -> None:
     StateMachine(two).set("sensor.x", "1")
     StateMachine(one).set("sensor.x", "2")
     assert seen == [("one", "2")]
+
+
+def test_a_dropped_bus_is_collected_with_its_tracker() -> None:
+    bus = EventBus()
+    track_state_changes(bus, ["sensor.x"], lambda e: None)
+    gone = weakref.ref(bus)
+    del bus
+    gc.collect()
+    assert gone() is None
+
+
+def test_tracking_resumes_after_every_callback_was_removed() -> None:
+    bus = EventBus()
+    states = StateMachine(bus)
+    seen: Seen = []
+    track_state_changes(bus, ["sensor.x"], _recorder(seen, "first"))()
+    track_state_changes(bus, ["sensor.x"], _recorder(seen, "again"))
+    states.set("sensor.x", "1")
+    assert seen == [("again", "1")]
