@@ -54,6 +54,10 @@ class HubControl(Protocol):
         """Each configured integration: id, platform, interval, enabled and its health."""
         ...
 
+    def alert_states(self) -> list[dict[str, Any]]:
+        """Each alert rule: name, entity, trigger, firing entities, last fired and cleared."""
+        ...
+
     async def poll_now(self, integration_id: str) -> None:
         """Ask an integration for a poll now; raises `UnknownIntegration`."""
         ...

@@ -1,4 +1,4 @@
-"""Our own endpoints under `/api/hub/`: liveness, integrations and their health, poll now, reload, login link."""
+"""Our own endpoints under `/api/hub/`: liveness, integrations and their health, alerts, poll now, reload, login."""
 
 from __future__ import annotations
 
@@ -27,6 +27,12 @@ async def health(_request: web.Request) -> web.Response:
 @routes.get("/api/hub/integrations")
 async def integrations(request: web.Request) -> web.Response:
     return json_response(request.app[CONTROL].integrations())
+
+
+@routes.get("/api/hub/alerts")
+async def alerts(request: web.Request) -> web.Response:
+    """Each alert rule's state: firing or not, which entities fire it, when it last fired and cleared."""
+    return json_response(request.app[CONTROL].alert_states())
 
 
 @routes.get("/api/hub/parts")

@@ -66,10 +66,14 @@ class Control:
         self.history: HistoryReader | None = None
         self.polled: list[str] = []
         self.reload_result: list[str] | Exception = ["started x"]
+        self.alerts: list[dict[str, Any]] = []
         self.health.create("system_info", "integration")
 
     def integrations(self) -> list[dict[str, Any]]:
         return [{"id": "system_info", "platform": "system_info", "health": self.health.get("system_info").as_dict()}]  # type: ignore[union-attr]
+
+    def alert_states(self) -> list[dict[str, Any]]:
+        return self.alerts
 
     async def poll_now(self, integration_id: str) -> None:
         if integration_id != "system_info":
