@@ -229,6 +229,8 @@ class EventBus:
         payload: Any = data if data is not None else {}
         event: Event[Any] | None = None
         for subscription in subscriptions:
+            if not subscription.active:
+                continue
             if subscription.event_filter is not None:
                 try:
                     if not subscription.event_filter(payload):
@@ -236,8 +238,6 @@ class EventBus:
                 except Exception:
                     _LOGGER.exception("Event filter %r for %s failed", subscription.event_filter, event_type)
                     continue
-            if not subscription.active:
-                continue
             if event is None:
                 event = Event(event_type, payload, origin, time_fired or clock.timestamp(), context)
             if subscription.is_async:
