@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import logging
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 
@@ -78,6 +82,23 @@ def test_offsets_are_stable_across_restarts_and_independent_per_interval() -> No
     with_others = spread_offsets([*specs, PollerSpec("fast", 5.0, 1.0), PollerSpec("slow", 300.0, 30.0)])
     assert {key: with_others[key] for key in first} == first
     assert 0 <= with_others["fast"] < 5
+
+
+def test_offsets_survive_a_process_restart() -> None:
+    # A new interpreter has a new str-hash seed: offsets must not depend on it.
+    code = (
+        "import json; from hub.scheduler import PollerSpec, spread_offsets; "
+        "print(json.dumps(spread_offsets([PollerSpec(f'p{n}', 10.0, 5.0) for n in range(5)])))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+        env={**os.environ, "PYTHONHASHSEED": "12345"},
+    )
+    assert json.loads(result.stdout) == spread_offsets([PollerSpec(f"p{n}", 10.0, 5.0) for n in range(5)])
 
 
 def test_a_single_poller_gets_a_stable_phase_of_its_own() -> None:
