@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import pytest_asyncio
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+from playwright.async_api import Browser, BrowserContext, Page, WebSocketRoute, async_playwright, expect
 
 from hub.api.tokens import TokenStore
 from hub.backoff import set_testing
@@ -360,3 +360,23 @@ async def test_fleet_of_real_hubs_over_mqtt(browser: Browser, tmp_path: Path, mo
             assert requests.outside(url) == []
     finally:
         set_testing(False)
+
+
+async def test_keeps_trying_when_the_websocket_fails(browser: Browser, lab: DashboardHub) -> None:
+    page = await _page(browser, DESKTOP)
+    await page.add_init_script(f"localStorage.setItem('homelab-hub.token', {lab.token!r})")
+    attempts: list[str] = []
+
+    async def flaky(ws: WebSocketRoute) -> None:
+        attempts.append(ws.url)
+        if len(attempts) == 1:
+            await ws.close()  # the first try fails as if the hub were restarting
+        else:
+            ws.connect_to_server()
+
+    await page.route_web_socket("**/api/websocket", flaky)
+    await page.goto(lab.url + "/")
+    await expect(page.locator(".booting")).to_contain_text("Retrying")
+    await expect(page.locator("[data-entity='sensor.nas_cpu_percent']")).to_be_visible()
+    assert len(attempts) == 2
+    assert await page.evaluate("localStorage.getItem('homelab-hub.token')") == lab.token

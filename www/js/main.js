@@ -28,7 +28,13 @@ class App {
     if (await this._fromLink()) return;
     const token = storedToken();
     if (!token) return this.login();
-    const problem = await this.connect(token);
+    let problem = await this.connect(token);
+    // A refused token is forgotten; while it is still kept the hub was only unreachable: keep trying.
+    for (let delay = 1000; problem && storedToken() === token; delay = Math.min(delay * 2, 15000)) {
+      mount(root, h("p.booting", `${problem} Retrying…`));
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      problem = await this.connect(token);
+    }
     if (problem) this.login(problem);
   }
 
