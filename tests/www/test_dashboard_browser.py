@@ -230,6 +230,10 @@ async def test_integrations_page_health_and_poll_now(browser: Browser, lab: Dash
     await expect(page.locator(".toast")).to_contain_text("Poll of lab requested")
     await expect(card.locator(".last-error")).to_contain_text("lab daemon not answering", timeout=5000)
     await expect(card.locator(".pill")).not_to_have_text("ok")
+    sinks = [health.name for health in lab.hub.health if health.kind == "sink"]
+    await expect(page.locator("article[data-sink]")).to_have_count(len(sinks))
+    for sink in sinks:  # the recorder, when the runtime runs one
+        await expect(page.locator(f"article[data-sink='{sink}'] .pill")).to_have_text("ok")
     await page.screenshot(path=SCREENSHOTS / "integrations-desktop.png")
     await page.get_by_role("link", name="Overview").click()
     await expect(page.locator("[data-entity='sensor.nas_cpu_percent'] .value")).to_have_text("unavailable")
@@ -286,9 +290,11 @@ async def test_reconnects_after_a_hub_restart(browser: Browser, tmp_path: Path) 
         await _login(page, first, first.token)
         await expect(page.locator("[data-entity='sensor.pi_cpu_percent']")).to_be_visible()
     await expect(page.locator(".conn-dot.offline")).to_be_visible()
+    await expect(page.locator(".banner")).to_contain_text("Connection to the hub lost")
     port = int(urlsplit(first.url).port or 0)
     async with running_hub(tmp_path, with_token=False, port=port) as second:
         await expect(page.locator(".conn-dot.online")).to_be_visible(timeout=8000)
+        await expect(page.locator(".banner")).to_be_hidden()
         second.core.states.set("sensor.nas_cpu_percent", "55.5", {"unit_of_measurement": "%"})
         await expect(page.locator("[data-entity='sensor.nas_cpu_percent'] .value")).to_have_text("55.5 %")
 

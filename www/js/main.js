@@ -121,6 +121,8 @@ class App {
       h("a", { href: "#/", dataset: { nav: "overview" } }, "Overview"),
       h("a", { href: "#/integrations", dataset: { nav: "integrations" } }, "Integrations"));
     this._main = h("main.main");
+    this._banner = h("div.banner", { role: "status", hidden: true },
+      "Connection to the hub lost. Reconnecting… the values shown may be out of date.");
     this._toast = h("div.toast", { role: "status", hidden: true });
     this._dialog = h("dialog.confirm");
     mount(root,
@@ -128,12 +130,13 @@ class App {
         h("a.brand", { href: "#/", "aria-label": "homelab-hub" }, h("span.logo", "◆"), h("span.brand-name", "homelab-hub")),
         this._nav,
         h("div.topbar-end", this._dot, h("button.ghost.logout", { type: "button", onclick: () => this.logout() }, "Log out"))),
-      this._main, this._toast, this._dialog);
+      this._banner, this._main, this._toast, this._dialog);
   }
 
   _status(kind, title) {
     this._dot.className = `conn-dot ${kind}`;
     this._dot.title = title;
+    this._banner.hidden = kind === "online";
   }
 
   _route() {

@@ -60,6 +60,7 @@ export class EntityView {
           fact("Domain", facts.domain))))));
     this.update();
     this._resize.observe(this._chart);
+    this._ticker = setInterval(() => this._paintSince(), 10000);
     this._select(this.range);
   }
 
@@ -71,7 +72,7 @@ export class EntityView {
     const { unit, deviceClass, domain } = this.facts;
     this._state.textContent = displayState(this.facts, state.state) || "never pressed";
     this._state.className = `big-state h-${stateHealth(state.state, unit, deviceClass, domain)}`;
-    this._since.textContent = state.state === UNAVAILABLE ? "unavailable" : `changed ${ago(state.last_changed)}`;
+    this._paintSince();
     this._control?.paint?.(state.state);
     mount(this._attributes, Object.entries(state.attributes)
       .filter(([key]) => !HIDDEN_ATTRIBUTES.has(key))
@@ -84,6 +85,11 @@ export class EntityView {
       this.data.range = { start: Date.now() - this.range.span, end: Date.now() };
       this._draw();
     }
+  }
+
+  _paintSince() {
+    const state = this.store.entities.get(this.entityId);
+    if (state) this._since.textContent = state.state === UNAVAILABLE ? "unavailable" : `changed ${ago(state.last_changed)}`;
   }
 
   async _select(range) {
@@ -134,6 +140,7 @@ export class EntityView {
   }
 
   destroy() {
+    clearInterval(this._ticker);
     this._resize.disconnect();
     this._load += 1;
   }

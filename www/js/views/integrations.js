@@ -13,7 +13,10 @@ export class IntegrationsView {
   }
 
   render() {
-    mount(this.el, h("h2.page-title", "Integrations"), this._list = h("div.cards.integration-cards"));
+    this._list = h("div.cards.integration-cards");
+    this._sinks = h("div.cards.integration-cards");
+    this._sinkSection = h("section", { hidden: true }, h("h2.page-title.sub-title", "Sinks"), this._sinks);
+    mount(this.el, h("h2.page-title", "Integrations"), this._list, this._sinkSection);
     this.refresh();
     this._timer = setInterval(() => this.refresh(), REFRESH_MS);
   }
@@ -25,6 +28,23 @@ export class IntegrationsView {
     } catch (err) {
       mount(this._list, h("div.empty.error", `Cannot load integrations: ${err.message}`));
     }
+    // The recorder, Redis and MQTT sinks report through the same health registry (`/api/hub/parts`).
+    const parts = await this.app.rest.parts().catch(() => []);
+    const sinks = parts.filter((part) => part.kind === "sink");
+    this._sinkSection.hidden = !sinks.length;
+    mount(this._sinks, sinks.map((sink) => this._sinkCard(sink)));
+  }
+
+  _sinkCard(health) {
+    const status = health.status || "unknown";
+    return h("article.card.integration", { dataset: { sink: health.name } },
+      h("header.card-head", h(`span.dot.h-${integrationHealth(status)}`), h("div.card-title", h("h3", health.name))),
+      h("dl.stats",
+        h("dt", "Status"), h("dd", h(`span.pill.h-${integrationHealth(status)}`, status)),
+        h("dt", "Errors"), h("dd", `${health.error_count ?? 0} (${health.consecutive_errors ?? 0} in a row)`),
+        h("dt", "Queue"), h("dd", String(health.queue_depth ?? 0)),
+        h("dt", "Last write"), h("dd", duration(health.last_duration))),
+      lastError(health));
   }
 
   _card(item) {
@@ -52,12 +72,17 @@ export class IntegrationsView {
       h("header.card-head", h(`span.dot.h-${integrationHealth(status)}`),
         h("div.card-title", h("h3", item.name || item.id), h("p.card-sub", item.platform === item.id ? item.platform : `${item.platform} · ${item.id}`)), poll),
       h("dl.stats", stats.map(([k, v]) => [h("dt", k), h("dd", v)])),
-      health.last_error ? h("div.last-error", h("strong", "Last error"),
-        health.last_error_at ? h("span.when", ago(Date.parse(health.last_error_at) / 1000)) : null,
-        h("code", health.last_error)) : null);
+      lastError(health));
   }
 
   destroy() {
     clearInterval(this._timer);
   }
+}
+
+function lastError(health) {
+  if (!health.last_error) return null;
+  return h("div.last-error", h("strong", "Last error"),
+    health.last_error_at ? h("span.when", ago(Date.parse(health.last_error_at) / 1000)) : null,
+    h("code", health.last_error));
 }
