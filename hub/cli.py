@@ -9,12 +9,18 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hub.config import ConfigErrors, load_config
 
-from .api.tokens import TokenError, TokenStore
 from .integration import discover_integrations
-from .runtime import Hub, hub_version
+from .version import hub_version
+
+if TYPE_CHECKING:
+    from .runtime import Hub
+
+# `run` and `token` import the runtime and the API where they need them: `check-config` stays light (it loaded
+# aiohttp, the database and Redis clients for nothing, three times its own cost).
 
 __all__ = ["main"]
 
@@ -48,6 +54,8 @@ def _add_token_parser(commands: argparse._SubParsersAction[argparse.ArgumentPars
 
 
 def _token(args: argparse.Namespace) -> int:
+    from .api.tokens import TokenError, TokenStore
+
     try:
         config = load_config(args.config, discover_integrations())
         store = TokenStore.in_dir(config.hub.data_dir.absolute())
@@ -114,6 +122,8 @@ def _run(directory: Path, log_level: str | None) -> int:
             print(str(error), file=sys.stderr)
         return 1
     _setup_logging(log_level or config.hub.log_level)
+    from .runtime import Hub
+
     hub = Hub(config, discover_integrations())
     try:
         asyncio.run(_serve(hub))
