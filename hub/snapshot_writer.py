@@ -23,6 +23,7 @@ from hub.core import (
     entity_id_for,
     slugify,
 )
+from hub.core.states import MAX_STATE_LENGTH
 
 __all__ = ["SnapshotWriter", "format_state"]
 
@@ -207,6 +208,13 @@ class SnapshotWriter:
                     self._core.states.set(slot.entity_id, STATE_UNKNOWN, self._attributes(slot, extra))
                 return
         state = format_state(value, description.platform, description.precision)
+        if len(state) > MAX_STATE_LENGTH:
+            # Home Assistant's answer: the entity reads unknown. Raised out of here, one long MQTT payload once
+            # stopped the ingest for good (tests/chaos/test_fuzz_mqtt_payloads.py).
+            _LOGGER.warning(
+                "Value of %s has %d characters (at most %d); unknown", slot.entity_id, len(state), MAX_STATE_LENGTH
+            )
+            state = STATE_UNKNOWN
         self._core.states.set(slot.entity_id, state, self._attributes(slot, extra))
 
     def _rate(self, entity_id: str, value: StateValue, taken_at: float) -> float | None:

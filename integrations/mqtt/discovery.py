@@ -98,7 +98,7 @@ def parse_config(where: DiscoveryTopic, payload: bytes) -> Iterator[Remote]:
     """The entities a discovery message describes that we support; nothing for junk (HA ignores it too)."""
     try:
         raw = json.loads(payload)
-    except ValueError:
+    except (ValueError, RecursionError):  # nesting too deep is junk too (tests/chaos/test_fuzz_mqtt_payloads.py)
         return
     if not isinstance(raw, dict):
         return

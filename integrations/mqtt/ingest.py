@@ -164,7 +164,7 @@ class Ingest:
 def _json_object(payload: bytes) -> dict[str, Any] | None:
     try:
         data = json.loads(payload)
-    except ValueError:
+    except (ValueError, RecursionError):  # nesting too deep is junk too (tests/chaos/test_fuzz_mqtt_payloads.py)
         return None
     return data if isinstance(data, dict) else None
 
@@ -177,7 +177,7 @@ def _parse(remote: Remote, payload: bytes) -> StateValue:
             value = json.loads(value)
             for part in remote.json_path:
                 value = value[int(part)] if isinstance(value, list) else value[part]
-        except (ValueError, KeyError, IndexError, TypeError):
+        except (ValueError, RecursionError, KeyError, IndexError, TypeError):
             return None
     if remote.platform in ("binary_sensor", "switch"):
         text = str(value)

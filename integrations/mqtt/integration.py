@@ -84,9 +84,12 @@ class MqttIngest(Integration[MqttIngestConfig, IngestSnapshot]):
         restructure: asyncio.TimerHandle | None = None
 
         def flush() -> None:
-            # Every message the loop took in this turn goes out in one partial report.
-            self.ctx.report(ingest.snapshot(pending), partial=True)
-            pending.clear()
+            # Every message the loop took in this turn goes out in one partial report. Cleared even if the report
+            # raises: a pending set left full never schedules another flush, and the ingest would go silent.
+            try:
+                self.ctx.report(ingest.snapshot(pending), partial=True)
+            finally:
+                pending.clear()
 
         def report_all() -> None:
             nonlocal restructure

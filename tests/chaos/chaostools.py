@@ -65,12 +65,13 @@ class HubProcess:
 
     root: Path
     hub_extra: str = ""
+    integrations: str = ""
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
 
     def __post_init__(self) -> None:
-        self.config_dir = write_config(self.root, self.port, hub_extra=self.hub_extra)
+        self.config_dir = write_config(self.root, self.port, hub_extra=self.hub_extra, integrations=self.integrations)
         self.token = make_token(self.root)
 
     @property
