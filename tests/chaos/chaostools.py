@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import os
 import re
 import signal
@@ -11,16 +12,18 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
 from hub.api.tokens import TokenStore
 from tests.fixtures.ports import free_port
 
-__all__ = ["HubProcess", "PingMonitor", "make_token", "unexpected_errors", "write_config"]
+__all__ = ["Change", "HubProcess", "LoadDriver", "PingMonitor", "make_token", "unexpected_errors", "write_config"]
 
 
 _RECORD = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d ", re.MULTILINE)
@@ -133,6 +136,20 @@ class HubProcess:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else "(no log)"
 
+    def get(self, path: str) -> Any:
+        """`GET <path>` with the token: the JSON answer, or None for a 404."""
+        request = urllib.request.Request(self.url + path, headers=self.headers)
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                return json.loads(answer.read())
+        except urllib.error.HTTPError as err:
+            if err.code != 404:
+                raise
+            return None
+
+    def state(self, entity_id: str) -> dict[str, Any] | None:
+        return self.get(f"/api/states/{entity_id}")  # type: ignore[no-any-return]
+
 
 class PingMonitor:
     """A well-behaved WebSocket client on its own thread and loop, pinging every `interval` s throughout a test.
@@ -186,3 +203,81 @@ class PingMonitor:
                 self.failures.append(f"ping {msg_id} answered {answer!r}")
             self.round_trips.append(time.monotonic() - started)
             await asyncio.sleep(self._interval)
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One state write the hub accepted (answered 200 or 201), and when its answer came."""
+
+    entity_id: str
+    state: str
+    accepted_at: float
+
+
+class LoadDriver:
+    """State changes through `POST /api/states/<id>` at up to `rate` per second, from its own thread and loop.
+
+    Each write carries a new value (a global sequence number), so each accepted write is one state change.
+    Writes that fail (the hub killed or stopping) are not counted: only what the hub answered was accepted.
+    """
+
+    def __init__(self, hub: HubProcess, rate: float, *, entities: int = 50, workers: int = 16) -> None:
+        self._hub = hub
+        self._rate = rate
+        self._entities = entities
+        self._workers = workers
+        self.accepted: list[Change] = []
+        self.errors = 0
+        self._stop = threading.Event()
+        self._sequence = itertools.count(1)
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._run()), name="load-driver", daemon=True)
+        self.started_at = 0.0
+        self.stopped_at = 0.0
+
+    def __enter__(self) -> LoadDriver:
+        self.started_at = time.monotonic()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(30)
+        self.stopped_at = self.stopped_at or time.monotonic()
+
+    @property
+    def rate(self) -> float:
+        """Accepted changes per second over the run."""
+        end = self.stopped_at or time.monotonic()
+        return len(self.accepted) / max(end - self.started_at, 1e-9)
+
+    def last_states(self) -> dict[str, str]:
+        return {change.entity_id: change.state for change in sorted(self.accepted, key=lambda c: int(c.state))}
+
+    async def _run(self) -> None:
+        connector = aiohttp.TCPConnector(limit=self._workers)
+        async with aiohttp.ClientSession(connector=connector, headers=self._hub.headers) as session:
+            await asyncio.gather(*(self._worker(session, i) for i in range(self._workers)))
+        self.stopped_at = time.monotonic()
+
+    async def _worker(self, session: aiohttp.ClientSession, index: int) -> None:
+        interval = self._workers / self._rate
+        due = time.monotonic() + index * interval / self._workers
+        while not self._stop.is_set():
+            sequence = next(self._sequence)
+            entity_id = f"sensor.chaos_load_{sequence % self._entities}"
+            try:
+                async with session.post(
+                    f"{self._hub.url}/api/states/{entity_id}", json={"state": str(sequence)}, timeout=5
+                ) as answer:
+                    if answer.status in (200, 201):
+                        self.accepted.append(Change(entity_id, str(sequence), time.monotonic()))
+                    else:
+                        self.errors += 1
+            except (aiohttp.ClientError, TimeoutError):
+                self.errors += 1
+                await asyncio.sleep(0.05)
+            due += interval
+            await asyncio.sleep(max(0.0, due - time.monotonic()))
