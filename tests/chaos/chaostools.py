@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -23,7 +26,16 @@ import aiohttp
 from hub.api.tokens import TokenStore
 from tests.fixtures.ports import free_port
 
-__all__ = ["Change", "HubProcess", "LoadDriver", "PingMonitor", "make_token", "unexpected_errors", "write_config"]
+__all__ = [
+    "Change",
+    "HubProcess",
+    "LoadDriver",
+    "PgCluster",
+    "PingMonitor",
+    "make_token",
+    "unexpected_errors",
+    "write_config",
+]
 
 
 _RECORD = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d ", re.MULTILINE)
@@ -281,3 +293,53 @@ class LoadDriver:
                 await asyncio.sleep(0.05)
             due += interval
             await asyncio.sleep(max(0.0, due - time.monotonic()))
+
+
+class PgCluster:
+    """A throwaway PostgreSQL cluster of this test's own (initdb, pg_ctl), so stopping it harms no one else.
+
+    The machine's own server on 5432 is shared by the suite and must never be stopped; this one may be.
+    """
+
+    def __init__(self) -> None:
+        initdbs = Path("/usr/lib/postgresql").glob("*/bin/initdb")
+        newest = max(initdbs, key=lambda p: tuple(int(n) for n in p.parts[-3].split(".")), default=None)
+        assert newest is not None, "initdb is not installed: `bash scripts/test` installs the Debian package postgresql"
+        self._bin = newest.parent
+        # Short: it holds the unix socket, whose path may not pass 107 bytes.
+        self._root = Path(tempfile.mkdtemp(prefix="chaos-pg-"))
+        if os.geteuid() == 0:
+            shutil.chown(self._root, "postgres", "postgres")
+        self._data = self._root / "data"
+        self.port = free_port()
+        self._postgres("initdb", "-A", "trust", "-U", "postgres", "--no-sync", "-D", str(self._data))
+        self.start()
+
+    def url(self, database: str) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/{database}"
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self._root} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._postgres("pg_ctl", "-D", str(self._data), "-l", str(self._root / "log"), "-w", "-o", options, "start")
+
+    def stop(self) -> None:
+        """`-m immediate`: the server dies without a checkpoint, as in a crash."""
+        self._postgres("pg_ctl", "-D", str(self._data), "-m", "immediate", "-w", "stop")
+
+    def psql(self, database: str, sql: str) -> str:
+        return self._postgres(
+            "psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", database, "-At", "-c", sql
+        )
+
+    def remove(self) -> None:
+        with contextlib.suppress(AssertionError):
+            self.stop()
+        shutil.rmtree(self._root, ignore_errors=True)
+
+    def _postgres(self, tool: str, *args: str) -> str:
+        command = [str(self._bin / tool), *args]
+        if os.geteuid() == 0:  # initdb and postgres refuse to run as root
+            command = ["runuser", "-u", "postgres", "--", *command]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+        assert done.returncode == 0, f"{' '.join(command)}:\n{done.stdout}{done.stderr}"
+        return done.stdout
