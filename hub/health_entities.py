@@ -13,7 +13,11 @@ from hub.core import (
 
 from .health import Health, HealthRegistry, HealthStatus
 
-__all__ = ["HealthEntities"]
+__all__ = ["HealthEntities", "health_entity_id"]
+
+
+def health_entity_id(node: str, part: str) -> str:
+    return entity_id_for("binary_sensor", node, f"{part}_health")
 
 
 class HealthEntities:
@@ -24,13 +28,19 @@ class HealthEntities:
         self._registry = registry
         self._device = device
 
+    def remove(self, part: str) -> None:
+        """Forget a part that stopped for good (an integration removed by a reload)."""
+        entity_id = health_entity_id(self._core.node, part)
+        self._core.states.remove(entity_id)
+        self._core.entities.remove(entity_id)
+
     def start(self) -> Unsubscribe:
         for health in self._registry:
             self.write(health, status_changed=False)
         return self._registry.listen(self.write)
 
     def write(self, health: Health, status_changed: bool) -> None:
-        entity_id = entity_id_for("binary_sensor", self._core.node, f"{health.name}_health")
+        entity_id = health_entity_id(self._core.node, health.name)
         if self._core.entities.get(entity_id) is None:
             self._core.entities.add(
                 RegistryEntry(

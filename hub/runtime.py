@@ -7,7 +7,6 @@ import logging
 import platform
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from hub.config import Config, IntegrationEntry, load_config
@@ -23,19 +22,13 @@ from .host import IntegrationHost
 from .integration import Integration
 from .recorder import Recorder, recorder_url
 from .scheduler import PollerSpec, spread_offsets
+from .version import hub_version
 from .sinks.mqtt import mqtt_sink
 from .sinks.redis import serve_redis
 
-__all__ = ["Hub", "hub_version"]
+__all__ = ["Hub"]
 
 _LOGGER = logging.getLogger(__name__)
-
-
-def hub_version() -> str:
-    try:
-        return version("homelab-hub")
-    except PackageNotFoundError:
-        return "0.0.0"
 
 
 class Hub:
@@ -59,6 +52,7 @@ class Hub:
         self._reload_lock = asyncio.Lock()
         self.alerts: AlertEngine | None = None
         self.history: HistoryReader | None = None
+        self._health_entities = HealthEntities(self.core, self.health, self.device)
 
     @asynccontextmanager
     async def lifespan(self) -> AsyncIterator[Hub]:
@@ -68,7 +62,7 @@ class Hub:
                 await stack.enter_async_context(part)
             for undo in register_entity_commands(self.core):
                 stack.callback(undo)
-            stack.callback(HealthEntities(self.core, self.health, self.device).start())
+            stack.callback(self._health_entities.start())
             if self.config.alerts:
                 self.alerts = await stack.enter_async_context(
                     AlertEngine(self.core, self.config.alerts, self.device).lifespan()
@@ -135,6 +129,7 @@ class Hub:
         await self._host_stacks.pop(integration_id).aclose()
         host.writer.remove_all()
         self.health.remove(integration_id)
+        self._health_entities.remove(integration_id)
 
     async def _stop_integrations(self) -> None:
         for integration_id in reversed(list(self._hosts)):
@@ -171,6 +166,14 @@ class Hub:
             if config.hub != self.config.hub:
                 changes.append("hub settings changed: restart the hub to apply them")
                 _LOGGER.warning("Config reload: changes under hub: take effect after a restart")
-            self.config = Config(hub=self.config.hub, integrations=config.integrations, directory=config.directory)
+            if config.alerts != self.config.alerts:
+                changes.append("alerts changed: restart the hub to apply them")
+                _LOGGER.warning("Config reload: changes under alerts: take effect after a restart")
+            self.config = Config(
+                hub=self.config.hub,
+                integrations=config.integrations,
+                directory=config.directory,
+                alerts=self.config.alerts,
+            )
             _LOGGER.info("Config reloaded: %s", "; ".join(changes) or "no changes")
             return changes

@@ -167,6 +167,8 @@ async def test_reload_applies_integration_changes_and_refuses_a_bad_config(
         assert changes == ["stopped two", "started three"]
         assert _state(hub, "sensor.rt_two_value") is None  # a stopped integration's entities go away
         assert hub.core.entities.get("sensor.rt_two_value") is None
+        assert _state(hub, "binary_sensor.rt_two_health") is None, "its health entity goes with it"
+        assert hub.core.entities.get("binary_sensor.rt_two_health") is None
         await _until(lambda: _state(hub, "sensor.rt_three_value") == "3.0", "three's first value")
         assert sorted(info["id"] for info in hub.integrations()) == ["one", "three"]
 
@@ -192,6 +194,24 @@ async def test_reload_reports_hub_changes_as_needing_a_restart(tmp_path: Path, a
         (config_dir / "hub.yaml").write_text(text)
         assert await hub.reload() == ["hub settings changed: restart the hub to apply them"]
         assert hub.core.node == "rt"
+
+
+async def test_reload_keeps_the_running_alerts_and_reports_changed_ones(
+    tmp_path: Path, available: dict[str, Any]
+) -> None:
+    config_dir, data_dir, port = tmp_path / "cfg", tmp_path / "data", free_port()
+    _write_config(config_dir, data_dir, port, "  - {platform: flaky, interval: 1h}\n")
+    rule = "alerts:\n  - {name: hot, entity_id: sensor.rt_x, above: 1}\n"
+    with (config_dir / "hub.yaml").open("a") as config_file:
+        config_file.write(rule)
+    hub = Hub(load_config(config_dir, available), available)
+    async with hub.lifespan():
+        assert await hub.reload() == []
+        assert [rule.name for rule in hub.config.alerts] == ["hot"]
+        (config_dir / "hub.yaml").write_text((config_dir / "hub.yaml").read_text().replace("above: 1", "above: 2"))
+        assert await hub.reload() == ["alerts changed: restart the hub to apply them"]
+        assert hub.config.alerts[0].above == 1, "the running rules stay until a restart"
+        assert [a["name"] for a in hub.alert_states()] == ["hot"]
 
 
 async def _read_until(stream: asyncio.StreamReader, needle: str, seen: list[str], timeout: float) -> None:
