@@ -1,0 +1,272 @@
+"""The e2e benchmark's measuring clients, one process per sink: each counts the changes it receives and their delay.
+
+Run by bench/e2e.py: .venv/bin/python -m bench._probes KIND ARG... with KIND one of `ws URL TOKEN CLIENTS`,
+`redis URL STREAM`, `mqtt PORT TOPIC`, `db URL`. Every synthetic state is its own write time in microseconds
+(bench/_synthetic.py), so a receipt's delay is its arrival time minus its payload. A probe prints `ready` once it
+is subscribed, then answers commands on stdin, one JSON line each:
+`reset T` starts a step (only stamps above T count from now on), `peek` gives the counts so far, `report`
+gives the counts and the delay percentiles of the step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sqlite3
+import sys
+import time
+from array import array
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+import orjson
+
+__all__ = ["Tally", "main"]
+
+_BUCKETS = 100_000
+"""Delays are kept as a histogram of 0.1 ms buckets up to 10 s (exact beyond), so a step of millions of receipts
+costs a few hundred kilobytes and no sort."""
+_CHILDREN: list[asyncio.subprocess.Process] = []
+"""Subprocesses of this probe, ended with it."""
+_POLL = 0.02
+"""Seconds between database reads: a row's delay is the start of the first read that sees it (up to 20 ms late)."""
+
+
+class Tally:
+    """Receipts of one sink since the last reset: per client counts, one delay histogram."""
+
+    def __init__(self, clients: int) -> None:
+        self.floor = 0
+        self.counts = [0] * clients
+        self._hist = array("l", bytes(8 * _BUCKETS))
+        self._over: list[float] = []
+        self._max = 0.0
+
+    def reset(self, floor: int) -> None:
+        self.floor = floor
+        self.counts = [0] * len(self.counts)
+        self._hist = array("l", bytes(8 * _BUCKETS))
+        self._over.clear()
+        self._max = 0.0
+
+    def add(self, client: int, text: str | bytes, now: float) -> None:
+        """Count one received state if it is a stamp of this step."""
+        try:
+            stamp = int(text)
+        except ValueError:
+            return
+        if stamp <= self.floor:
+            return
+        self.counts[client] += 1
+        delay = now * 1000.0 - stamp / 1000.0
+        self._max = max(self._max, delay)
+        bucket = max(0, int(delay * 10))
+        if bucket < _BUCKETS:
+            self._hist[bucket] += 1
+        else:
+            self._over.append(delay)
+
+    def percentile(self, fraction: float) -> float | None:
+        total = sum(self.counts)
+        if not total:
+            return None
+        rank = max(1, round(fraction * total))
+        seen = 0
+        for bucket, count in enumerate(self._hist):
+            seen += count
+            if seen >= rank:
+                return (bucket + 0.5) / 10
+        return sorted(self._over)[rank - seen - 1]
+
+    def report(self) -> dict[str, Any]:
+        p50, p99 = self.percentile(0.5), self.percentile(0.99)
+        return {
+            "counts": self.counts,
+            "p50_ms": None if p50 is None else round(p50, 1),
+            "p99_ms": None if p99 is None else round(p99, 1),
+            "max_ms": round(self._max, 1),
+        }
+
+
+# sinks
+
+
+async def _ws_client(url: str, token: str, tally: Tally, index: int, ready: asyncio.Queue[int]) -> None:
+    """One dashboard-like client (`subscribe_entities`, coalesced) or, with index -1, one `subscribe_events`."""
+    async with aiohttp.ClientSession() as session, session.ws_connect(url, max_msg_size=0) as ws:
+        await ws.receive_json()
+        await ws.send_json({"type": "auth", "access_token": token})
+        if (await ws.receive_json())["type"] != "auth_ok":
+            raise RuntimeError("WebSocket auth refused")
+        await ws.send_json({"id": 1, "type": "supported_features", "features": {"coalesce_messages": 1}})
+        if index < 0:
+            await ws.send_json({"id": 2, "type": "subscribe_events", "event_type": "state_changed"})
+        else:
+            await ws.send_json({"id": 2, "type": "subscribe_entities"})
+        ready.put_nowait(index)
+        async for message in ws:
+            now = time.time()
+            data = orjson.loads(message.data)
+            for item in data if isinstance(data, list) else (data,):
+                if item.get("type") == "event":
+                    _ws_event(tally, index, item["event"], now)
+    raise RuntimeError(f"WebSocket client {index} was disconnected")
+
+
+def _ws_event(tally: Tally, index: int, event: dict[str, Any], now: float) -> None:
+    if index < 0:
+        new_state = event["data"].get("new_state")
+        if new_state is not None:
+            tally.add(0, new_state["state"], now)
+        return
+    for diff in event.get("c", {}).values():
+        state = diff.get("+", {}).get("s")
+        if state is not None:
+            tally.add(index, state, now)
+
+
+async def _ws(tallies: dict[str, Tally], args: list[str]) -> list[asyncio.Task[None]]:
+    url, token = args[0], args[1]
+    ready: asyncio.Queue[int] = asyncio.Queue()
+    entities, events = tallies["entities"], tallies["events"]
+    tasks = [asyncio.create_task(_ws_client(url, token, entities, i, ready)) for i in range(len(entities.counts))]
+    tasks.append(asyncio.create_task(_ws_client(url, token, events, -1, ready)))
+    for _ in tasks:
+        await asyncio.wait_for(ready.get(), 30)
+    return tasks
+
+
+async def _redis(tallies: dict[str, Tally], args: list[str]) -> list[asyncio.Task[None]]:
+    tally = tallies["sink"]
+    from redis.asyncio import Redis
+
+    url, stream = args[0], args[1]
+    client = Redis.from_url(url)
+    last = (await client.xinfo_stream(stream))["last-generated-id"] if await client.exists(stream) else b"0-0"
+
+    async def read() -> None:
+        position = last
+        while True:
+            answer = await client.xread({stream: position}, count=10_000, block=1000)
+            now = time.time()
+            for _, entries in answer:
+                for entry_id, fields in entries:
+                    position = entry_id
+                    if fields[b"event_type"] == b"state_changed":
+                        new_state = orjson.loads(fields[b"event"])["data"]["new_state"]
+                        if new_state is not None:
+                            tally.add(0, new_state["state"], now)
+
+    return [asyncio.create_task(read())]
+
+
+async def _mqtt(tallies: dict[str, Tally], args: list[str]) -> list[asyncio.Task[None]]:
+    tally = tallies["sink"]
+    port, topic = args[0], args[1]
+    # mosquitto_sub (C) is the subscriber: a Python client would cost this shared machine more CPU than the hub's
+    # publisher does. `-F %p` prints each payload on its own line, flushed.
+    command = ["mosquitto_sub", "-h", "127.0.0.1", "-p", port, "-t", topic, "-q", "0", "-F", "%p"]
+    process = await asyncio.create_subprocess_exec(*command, stdout=asyncio.subprocess.PIPE)
+    _CHILDREN.append(process)
+    assert process.stdout is not None
+    stdout = process.stdout
+
+    async def read() -> None:
+        while line := await stdout.readline():
+            tally.add(0, line, time.time())
+        raise RuntimeError("mosquitto_sub ended")
+
+    await asyncio.sleep(0.5)  # subscribed: it has had time to receive the retained states
+    return [asyncio.create_task(read())]
+
+
+async def _db(tallies: dict[str, Tally], args: list[str]) -> list[asyncio.Task[None]]:
+    tally = tallies["sink"]
+    url = args[0]
+    query = "SELECT state_id, state FROM states WHERE state_id > $1 ORDER BY state_id"
+    if url.startswith("sqlite://"):
+        connection = sqlite3.connect(url.removeprefix("sqlite://"), check_same_thread=False)
+        sqlite_query = query.replace("$1", "?")
+
+        async def fetch(after: int) -> list[Any]:
+            return await asyncio.to_thread(lambda: connection.execute(sqlite_query, (after,)).fetchall())
+
+    else:
+        import asyncpg
+
+        pg = await asyncpg.connect(url)
+
+        async def fetch(after: int) -> list[Any]:
+            return list(await pg.fetch(query, after))
+
+    return [asyncio.create_task(_poll_db(tally, fetch))]
+
+
+async def _poll_db(tally: Tally, fetch: Callable[[int], Awaitable[list[Any]]]) -> None:
+    rows = await fetch(0)
+    last = rows[-1][0] if rows else 0
+    while True:
+        await asyncio.sleep(_POLL)
+        started = time.time()
+        for state_id, state in await fetch(last):
+            last = state_id
+            if state is not None:
+                tally.add(0, state, started)
+
+
+# command loop
+
+
+async def _serve(kind: str, args: list[str]) -> None:
+    # The WebSocket probe's clients of each kind (entities, events) share one histogram per kind.
+    tallies = {"entities": Tally(int(args[2])), "events": Tally(1)} if kind == "ws" else {"sink": Tally(1)}
+    start = {"ws": _ws, "redis": _redis, "mqtt": _mqtt, "db": _db}[kind]
+    tasks = await start(tallies, args)
+    loop = asyncio.get_running_loop()
+    stdin = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stdin), sys.stdin)
+    print("ready", flush=True)
+    while line := (await stdin.readline()).decode().split():
+        if any(task.done() for task in tasks):
+            failed = next(task for task in tasks if task.done())
+            print(json.dumps({"error": repr(failed.exception())}), flush=True)
+            return
+        print(json.dumps(_answer(line, tallies)), flush=True)
+
+
+def _answer(command: list[str], tallies: dict[str, Tally]) -> dict[str, Any]:
+    if command[0] == "reset":
+        for tally in tallies.values():
+            tally.reset(int(command[1]))
+        return {"ok": True}
+    counts = [count for tally in tallies.values() for count in tally.counts]
+    if command[0] == "peek":
+        return {"counts": counts}
+    reports = {name: tally.report() for name, tally in tallies.items()}
+    return {**reports.pop("sink", {}), **reports, "counts": counts, "cpu_s": round(sum(os.times()[:2]), 2)}
+
+
+async def _serve_then_clean(kind: str, args: list[str]) -> None:
+    task = asyncio.current_task()
+    assert task is not None
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+    try:
+        await _serve(kind, args)
+    except asyncio.CancelledError:
+        pass
+    finally:
+        for child in _CHILDREN:
+            if child.returncode is None:
+                child.kill()
+                await child.wait()
+
+
+def main() -> None:
+    asyncio.run(_serve_then_clean(sys.argv[1], sys.argv[2:]))
+
+
+if __name__ == "__main__":
+    main()
