@@ -192,6 +192,11 @@ class PingMonitor:
     def worst(self) -> float:
         return max(self.round_trips, default=0.0)
 
+    @property
+    def p99(self) -> float:
+        trips = sorted(self.round_trips)
+        return trips[int(0.99 * (len(trips) - 1))] if trips else 0.0
+
     async def _run(self) -> None:
         try:
             async with aiohttp.ClientSession() as session, session.ws_connect(self._hub.ws_url) as ws:
