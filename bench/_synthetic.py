@@ -79,11 +79,21 @@ class Synthetic(Integration[SyntheticConfig, Changes]):
         self._first = 0
         self._last = 0
         self._next = 0
+        self._lags: list[float] = []
+        """How late each tick woke: the hub's event loop lag, the delay every sink's work queues behind."""
 
     def set_rate(self, rate: int) -> dict[str, Any]:
         """Start a step at `rate` changes/s; answer what the step before it wrote."""
-        ended = {"accepted": self._written, "first": self._first, "last": self._last}
+        lags = sorted(self._lags) or [0.0]
+        ended = {
+            "accepted": self._written,
+            "first": self._first,
+            "last": self._last,
+            "loop_lag_p99_ms": round(1000 * lags[int(0.99 * (len(lags) - 1))], 1),
+            "loop_lag_max_ms": round(1000 * lags[-1], 1),
+        }
         self._rate, self._step_start, self._written, self._first = rate, time.monotonic(), 0, 0
+        self._lags.clear()
         return ended
 
     @asynccontextmanager
@@ -93,8 +103,10 @@ class Synthetic(Integration[SyntheticConfig, Changes]):
 
     async def run(self) -> None:
         while True:
+            asleep = time.monotonic()
             await asyncio.sleep(TICK)
             if self._rate:
+                self._lags.append(time.monotonic() - asleep - TICK)
                 self._burst()
 
     def _burst(self) -> None:

@@ -85,7 +85,7 @@ async def _process(*command: str, **kwargs: Any) -> AsyncIterator[asyncio.subpro
 
 
 @contextlib.asynccontextmanager
-async def _servers(tmp: Path) -> AsyncIterator[tuple[int, int]]:
+async def _servers(tmp: Path) -> AsyncIterator[tuple[int, int, list[int]]]:
     """A throwaway redis-server and Mosquitto on free loopback ports."""
     redis_port, mqtt_port = _free_port(), _free_port()
     # The broker's queue for a slow subscriber is unbounded: the subscriber is the benchmark's, not the hub's.
@@ -99,7 +99,7 @@ async def _servers(tmp: Path) -> AsyncIterator[tuple[int, int]]:
     ):
         await _wait_port(redis_port, redis, "redis-server")
         await _wait_port(mqtt_port, mosquitto, "mosquitto")
-        yield redis_port, mqtt_port
+        yield redis_port, mqtt_port, [redis.pid, mosquitto.pid]
 
 
 @contextlib.asynccontextmanager
@@ -223,11 +223,34 @@ async def _drain(probes: list[_Probe], accepted: int, patience: float = 5.0, lim
     return time.monotonic() - started
 
 
-async def _step(hub: _Hub, probes: list[_Probe], rate: int, seconds: float, profile: Path | None) -> dict[str, Any]:
+class _CpuMeter:
+    """CPU of the benchmark's other processes (probes and their children, redis-server, mosquitto) over a step."""
+
+    def __init__(self, pids: list[int]) -> None:
+        self._procs = [psutil.Process(pid) for pid in pids]
+        self._procs += [child for proc in self._procs for child in proc.children(recursive=True)]
+        self._start = self._total()
+
+    def _total(self) -> float:
+        total = 0.0
+        for proc in self._procs:
+            with contextlib.suppress(psutil.Error):
+                times = proc.cpu_times()
+                total += times.user + times.system
+        return total
+
+    def percent(self, wall: float) -> float:
+        return round(100 * (self._total() - self._start) / wall, 1)
+
+
+async def _step(
+    hub: _Hub, probes: list[_Probe], servers: list[int], rate: int, seconds: float, profile: Path | None
+) -> dict[str, Any]:
     floor = time.time_ns() // 1000
     for probe in probes:
         await probe.ask(f"reset {floor}")
     spy = _py_spy(hub.proc.pid, seconds, profile / f"step-{rate}.txt") if profile else None
+    others = _CpuMeter([p.process.pid for p in probes] + servers)
     cpu, started = hub.cpu(), time.monotonic()
     await hub.set_rate(rate)
     rss = 0.0
@@ -236,11 +259,14 @@ async def _step(hub: _Hub, probes: list[_Probe], rate: int, seconds: float, prof
         rss = max(rss, hub.rss_mb())
     ended = await hub.set_rate(0)
     wall, cpu = time.monotonic() - started, hub.cpu() - cpu
+    others_cpu = others.percent(wall)
     if spy is not None:
         await (await spy).wait()
     drain = await _drain(probes, ended["accepted"])
     reports = {probe.name: await probe.ask("report") for probe in probes}
-    return _row(rate, seconds, ended["accepted"], wall, cpu, rss, drain, reports)
+    row = _row(rate, seconds, ended["accepted"], wall, cpu, rss, drain, reports)
+    lag = {key: ended[key] for key in ("loop_lag_p99_ms", "loop_lag_max_ms")}
+    return {**row, **lag, "others_cpu_percent": others_cpu}
 
 
 def _py_spy(pid: int, seconds: float, output: Path) -> asyncio.Future[Any]:
@@ -291,6 +317,7 @@ def _row(
             for name, sink in sinks.items()
         },
         "hub_cpu_percent": round(100 * cpu / wall, 1),
+        "hub_cpu_us_per_change": round(1e6 * cpu / max(1, accepted), 1),
         "hub_rss_mb": round(rss, 1),
         "drain_s": round(drain, 1),
         "probe_cpu_s": {name: report["cpu_s"] for name, report in reports.items()},
@@ -301,7 +328,9 @@ def _row(
 def _print_step(row: dict[str, Any]) -> None:
     print(
         f"step {row['rate']:>6}/s: accepted {row['accepted']} ({row['accepted_per_s']}/s), "
-        f"hub CPU {row['hub_cpu_percent']} % of a core, RSS {row['hub_rss_mb']} MB, drained in {row['drain_s']} s, "
+        f"hub CPU {row['hub_cpu_percent']} % of a core ({row['hub_cpu_us_per_change']} us/change; probes and servers "
+        f"{row['others_cpu_percent']} %), loop lag p99 {row['loop_lag_p99_ms']} max {row['loop_lag_max_ms']} ms, "
+        f"RSS {row['hub_rss_mb']} MB, drained in {row['drain_s']} s, "
         f"{'PASS' if row['passed'] else 'FAIL'}",
         flush=True,
     )
@@ -323,20 +352,20 @@ async def _bench(args: argparse.Namespace) -> dict[str, Any]:
         token = tokens.create("bench")
         tokens.save()
         http = _free_port()
-        async with _servers(tmp) as (redis, mqtt), _database(tmp, args.postgres) as (db_url, probe_db_url):
+        async with _servers(tmp) as (redis, mqtt, servers), _database(tmp, args.postgres) as (db_url, probe_db_url):
             (tmp / "hub.yaml").write_text(_hub_yaml(args, tmp, http, redis, mqtt, db_url))
             async with _process(sys.executable, "-m", "bench._synthetic", str(tmp)) as process:
                 hub = _Hub(f"http://127.0.0.1:{http}", token, process.pid)
                 try:
                     await hub.wait_ready(f"sensor.{NODE}_s{args.entities - 1:04d}")
-                    rows = await _run_steps(args, hub, http, token, redis, mqtt, probe_db_url)
+                    rows = await _run_steps(args, hub, servers, http, token, redis, mqtt, probe_db_url)
                 finally:
                     await hub.session.close()
     return _figures(args, rows)
 
 
 async def _run_steps(
-    args: argparse.Namespace, hub: _Hub, http: int, token: str, redis: int, mqtt: int, db_url: str
+    args: argparse.Namespace, hub: _Hub, servers: list[int], http: int, token: str, redis: int, mqtt: int, db_url: str
 ) -> list[dict[str, Any]]:
     specs = {
         "ws": [f"ws://127.0.0.1:{http}/api/websocket", token, str(args.clients)],
@@ -348,7 +377,7 @@ async def _run_steps(
     async with _probes(specs) as probes:
         await asyncio.sleep(2.0)  # initial maps, retained messages and the first commits settle
         for rate in args.steps:
-            row = await _step(hub, probes, rate, args.seconds, args.profile)
+            row = await _step(hub, probes, servers, rate, args.seconds, args.profile)
             _print_step(row)
             rows.append(row)
     return rows
