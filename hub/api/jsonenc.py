@@ -9,6 +9,8 @@ from enum import Enum
 from functools import partial
 from typing import Any
 
+import orjson
+
 __all__ = ["dumps", "loads"]
 
 
@@ -28,8 +30,24 @@ def _default(value: Any) -> Any:
     return str(value)
 
 
-dumps = partial(json.dumps, default=_default, separators=(",", ":"), allow_nan=False)
-"""Compact JSON; states, events and contexts become their HA dicts, anything unknown its `str()`."""
+_dumps_stdlib = partial(json.dumps, default=_default, separators=(",", ":"), allow_nan=False)
+
+# orjson, as Home Assistant's own encoder: with every sink on, the standard library's encoder of the events sent to
+# `subscribe_events` clients and of the `subscribe_entities` diffs was the hub's largest cost (bench/e2e.py,
+# docs/benchmarks.md). Dataclasses and datetimes still go through `_default`, so the shapes are as before.
+_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON; states, events and contexts become their HA dicts, anything unknown its `str()`.
+
+    A float that is not finite becomes `null`, as in Home Assistant; what orjson refuses (an int past 64 bits,
+    nesting past 254 levels) the standard library writes.
+    """
+    try:
+        return orjson.dumps(value, default=_default, option=_OPTIONS).decode()
+    except TypeError:
+        return _dumps_stdlib(value)
 
 
 def _no_constant(name: str) -> Any:
