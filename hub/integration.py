@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
 import pkgutil
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -132,9 +133,14 @@ class Integration(Generic[_ConfigT, _SnapT]):
         return cls.run is not Integration.run
 
 
-def discover_integrations() -> dict[str, type[Integration[Any, Any]]]:
-    """Integrations in the `integrations` package, then those registered under the entry point group."""
-    found: dict[str, type[Integration[Any, Any]]] = {}
+def discover_integrations() -> Mapping[str, type[Integration[Any, Any]]]:
+    """Integrations in the `integrations` package, then those registered under the entry point group.
+
+    Each is keyed by its package or entry point name, which must be its `domain`, and imported only when first
+    looked up: a platform the config does not name costs nothing (the docker SDK alone would add about 7 MB
+    to an idle hub that does not use it; bench/idle.py).
+    """
+    loaders: dict[str, list[tuple[str, Callable[[], Any]]]] = {}
     try:
         package = importlib.import_module("integrations")
     except ImportError:
@@ -142,28 +148,47 @@ def discover_integrations() -> dict[str, type[Integration[Any, Any]]]:
     if package is not None:
         for module_info in pkgutil.iter_modules(package.__path__, "integrations."):
             if module_info.ispkg:
-                _add(found, _integration_in(importlib.import_module(module_info.name)), module_info.name)
+                load = functools.partial(_integration_in, module_info.name)
+                loaders.setdefault(module_info.name.rpartition(".")[2], []).append((module_info.name, load))
     for entry in entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            loaded = entry.load()
-        except Exception:
-            _LOGGER.exception("Cannot load integration %s from entry point %s", entry.name, entry.value)
-            continue
-        _add(found, loaded, entry.value)
-    return found
+        loaders.setdefault(entry.name, []).append((entry.value, entry.load))
+    return _Integrations(loaders)
 
 
-def _integration_in(module: Any) -> Any:
+class _Integrations(Mapping[str, type[Integration[Any, Any]]]):
+    """Known integrations by domain, each loaded on first lookup from the first origin that yields it."""
+
+    def __init__(self, loaders: dict[str, list[tuple[str, Callable[[], Any]]]]) -> None:
+        self._loaders = loaders
+        self._loaded: dict[str, type[Integration[Any, Any]]] = {}
+
+    def __getitem__(self, domain: str) -> type[Integration[Any, Any]]:
+        found = self._loaded.get(domain)
+        if found is not None:
+            return found
+        for origin, load in self._loaders.get(domain, ()):
+            try:
+                candidate = load()
+            except Exception:
+                _LOGGER.exception("Cannot load integration %s from %s", domain, origin)
+                continue
+            if isinstance(candidate, type) and issubclass(candidate, Integration) and candidate.domain == domain:
+                self._loaded[domain] = candidate
+                return candidate
+            _LOGGER.warning("%s holds no Integration class with domain %r; ignored", origin, domain)
+        raise KeyError(domain)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._loaders)
+
+    def __len__(self) -> int:
+        return len(self._loaders)
+
+
+def _integration_in(module_name: str) -> Any:
+    module = importlib.import_module(module_name)
     for name in getattr(module, "__all__", ()):
         candidate = getattr(module, name, None)
         if isinstance(candidate, type) and issubclass(candidate, Integration) and candidate is not Integration:
             return candidate
     return None
-
-
-def _add(found: dict[str, type[Integration[Any, Any]]], candidate: Any, origin: str) -> None:
-    if not (isinstance(candidate, type) and issubclass(candidate, Integration)):
-        if candidate is not None:
-            _LOGGER.warning("%s is not an Integration class; ignored", origin)
-        return
-    found.setdefault(candidate.domain, candidate)

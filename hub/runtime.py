@@ -23,8 +23,6 @@ from .integration import Integration
 from .recorder import Recorder, recorder_url
 from .scheduler import PollerSpec, spread_offsets
 from .version import hub_version
-from .sinks.mqtt import mqtt_sink
-from .sinks.redis import serve_redis
 
 __all__ = ["Hub"]
 
@@ -95,9 +93,15 @@ class Hub:
         )
         self.history = recorder.history
         parts.append(recorder.lifespan())
+        # Optional sinks are imported only when configured: their client libraries cost an idle hub about
+        # 6 MB of its 60 MB budget (bench/idle.py).
         if self.config.hub.redis is not None:
+            from .sinks.redis import serve_redis
+
             parts.append(serve_redis(self.core, self.config.hub.redis, self.health.create("redis", "sink")))
         if self.config.hub.mqtt is not None:
+            from .sinks.mqtt import mqtt_sink
+
             mqtt_health = self.health.create("mqtt", "sink")
             parts.append(mqtt_sink(self.core, self.config.hub.mqtt, mqtt_health, version=self.version))
         # The API comes last: once clients can act, every sink already listens.
