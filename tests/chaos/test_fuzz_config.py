@@ -87,7 +87,7 @@ def config_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return directory
 
 
-_SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+_SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 @_SETTINGS
