@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, wait
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -20,7 +20,7 @@ from hub.integration import UpdateFailed
 from .config import PSEUDO_FILESYSTEMS, SystemInfoConfig
 from .snapshot import Filesystem, Interface, SystemSnapshot, Temperature, mount_label
 
-__all__ = ["SystemReader", "UsageProbes", "procfs_at"]
+__all__ = ["SystemReader", "UsageProbes", "procfs_at", "temperatures_from"]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -131,12 +131,19 @@ class SystemReader:
         }
 
     def _temperatures(self) -> dict[str, Temperature]:
-        found: dict[str, Temperature] = {}
-        for chip, sensors in psutil.sensors_temperatures().items():
-            for index, sensor in enumerate(sensors):
-                name = f"{chip} {sensor.label or index}"
-                found[name] = Temperature(current=sensor.current, high=sensor.high, critical=sensor.critical)
-        return found
+        return temperatures_from(psutil.sensors_temperatures())
+
+
+def temperatures_from(chips: Mapping[str, Sequence[Any]]) -> dict[str, Temperature]:
+    """psutil's `{driver: [shwtemp]}` as one named reading per sensor: `<driver> <label or index>`."""
+    found: dict[str, Temperature] = {}
+    for chip, sensors in chips.items():
+        for index, sensor in enumerate(sensors):
+            name = f"{chip} {sensor.label or index}"
+            if name in found:  # two devices of one driver (two NVMe drives) repeat their labels
+                name = f"{chip} {index} {sensor.label}"
+            found[name] = Temperature(current=sensor.current, high=sensor.high, critical=sensor.critical)
+    return found
 
 
 def _is_loopback(name: str, stats: Any) -> bool:

@@ -5,14 +5,14 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import psutil
 import pytest
 
 from hub.integration import UpdateFailed
 from integrations.system_info.config import PSEUDO_FILESYSTEMS, DiskFilter, InterfaceFilter, SystemInfoConfig
-from integrations.system_info.reader import SystemReader, UsageProbes, procfs_at
+from integrations.system_info.reader import SystemReader, UsageProbes, procfs_at, temperatures_from
 from integrations.system_info.snapshot import SystemSnapshot
 
 
@@ -149,3 +149,24 @@ def test_a_hung_mount_never_delays_the_others_and_keeps_one_call_in_flight() -> 
 def test_a_failing_mount_says_why() -> None:
     result = UsageProbes(1.0).read(["/no/such/mount"])
     assert result["/no/such/mount"].startswith("FileNotFoundError")
+
+
+class Reading(NamedTuple):
+    """The shape of psutil's `shwtemp`."""
+
+    label: str
+    current: float
+    high: float | None
+    critical: float | None
+
+
+def test_temperatures_named_by_driver_and_label_even_when_labels_repeat() -> None:
+    readings = {
+        "coretemp": [Reading("Package id 0", 48.0, 80.0, 100.0), Reading("Core 0", 45.0, 80.0, 100.0)],
+        "nvme": [Reading("Composite", 38.9, 84.8, 84.8), Reading("Composite", 41.9, 84.8, 84.8)],
+        "acpitz": [Reading("", 27.8, None, None)],
+    }
+    found = temperatures_from(readings)
+    assert list(found) == ["coretemp Package id 0", "coretemp Core 0", "nvme Composite", "nvme 1 Composite", "acpitz 0"]
+    assert found["nvme 1 Composite"].current == 41.9
+    assert found["acpitz 0"].high is None
