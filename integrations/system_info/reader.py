@@ -15,7 +15,7 @@ from typing import Any
 import psutil
 
 from hub.core import clock
-from hub.integration import UpdateFailed
+from hub.integration import NotReady, UpdateFailed
 
 from .config import PSEUDO_FILESYSTEMS, SystemInfoConfig
 from .snapshot import Filesystem, Interface, SystemSnapshot, Temperature, mount_label
@@ -54,8 +54,11 @@ class SystemReader:
         self._usage = UsageProbes(config.disks.timeout.total_seconds())
 
     def prime(self) -> None:
-        """Take the CPU baseline, so the first `read()` already has a CPU figure."""
-        self._sample_cpu()
+        """Take the CPU baseline, so the first `read()` already has a CPU figure; `NotReady` if /proc is unreadable."""
+        try:
+            self._sample_cpu()
+        except _READ_ERRORS as err:
+            raise NotReady(f"Cannot read the host's figures under {self._config.procfs_path}: {err}") from err
 
     def read(self) -> SystemSnapshot:
         try:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import psutil
 
+from hub.backoff import set_testing
 from hub.config import IntegrationEntry
 from hub.core import Core, DeviceInfo
 from hub.health import HealthRegistry, HealthStatus
@@ -23,7 +24,14 @@ NODE = "t"
 
 @asynccontextmanager
 async def hosted(config: SystemInfoConfig, core: Core) -> AsyncIterator[IntegrationHost]:
-    """The integration under its real host; an hour's interval, so only `poll()` below makes polls."""
+    """The integration under its real host, set up; an hour's interval, so only `poll()` below makes polls."""
+    async with hosted_unready(config, core) as host:
+        await asyncio.wait_for(host.wait_ready(), 5)
+        yield host
+
+
+@asynccontextmanager
+async def hosted_unready(config: SystemInfoConfig, core: Core) -> AsyncIterator[IntegrationHost]:
     entry = IntegrationEntry(
         platform="system_info",
         id="system_info",
@@ -38,7 +46,6 @@ async def hosted(config: SystemInfoConfig, core: Core) -> AsyncIterator[Integrat
         core, entry, SystemInfo, health, offset=0.0, host_device=DeviceInfo(identifier=NODE, name=NODE)
     )
     async with host.lifespan():
-        await asyncio.wait_for(host.wait_ready(), 5)
         yield host
 
 
@@ -160,3 +167,24 @@ async def _loopback_traffic(size: int) -> None:
         await writer.drain()
         await asyncio.wait_for(received.wait(), 5)
         writer.close()
+
+
+async def test_not_ready_while_proc_is_unreadable_at_start(tmp_path: Path) -> None:
+    set_testing(True)
+    try:
+        core = Core(NODE)
+        entry_proc = tmp_path / "proc"
+        entry_proc.symlink_to(tmp_path / "empty")
+        async with hosted_unready(SystemInfoConfig(procfs_path=entry_proc), core) as host:
+            deadline = time.monotonic() + 5
+            while host.health.consecutive_errors == 0:
+                assert time.monotonic() < deadline
+                await asyncio.sleep(0.01)
+            assert (host.health.last_error or "").startswith("not ready: Cannot read the host's figures")
+            entry_proc.unlink()
+            entry_proc.symlink_to("/proc")
+            await asyncio.wait_for(host.wait_ready(), 5)
+            await poll(host)
+            assert 0.0 <= number(core, "memory_percent") <= 100.0
+    finally:
+        set_testing(False)
