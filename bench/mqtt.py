@@ -1,7 +1,7 @@
 """MQTT throughput: state changes the sink pushes through Mosquitto to `mosquitto_sub` with none lost (QoS 0 and 1),
 beside `mosquitto_pub` and raw paho; ingest msg/s; a 200 x 50 fleet every 10 s held by one central hub (CPU).
 
-Run: .venv/bin/python bench/mqtt.py [--entities 20000] [--fleet-rounds 3]
+Run: .venv/bin/python bench/mqtt.py [--entities 20000] [--fleet-rounds 3] [--only ingest]
 """
 
 from __future__ import annotations
@@ -174,7 +174,8 @@ port, nodes, per_node, rounds, period = map(float, sys.argv[1:])
 c = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="fleet-feeder")
 c.connect("127.0.0.1", int(port))
 c.loop_start()
-start = time.monotonic()
+print("ready", flush=True)
+sys.stdin.readline()  # the clock starts at "go", not at this interpreter's start-up
 for r in range(int(rounds)):
     for n in range(int(nodes)):
         for e in range(int(per_node)):
@@ -183,6 +184,15 @@ for r in range(int(rounds)):
             time.sleep(period / nodes)  # nodes spread over the period, as spread timers do
 c.loop_stop()
 """
+
+
+async def _feeder(port: int, nodes: int, per_node: int, rounds: int, period: int) -> asyncio.subprocess.Process:
+    """A paho publisher process, connected and waiting for a line on its stdin to start."""
+    command = [sys.executable, "-c", _FEEDER, *map(str, (port, nodes, per_node, rounds, period))]
+    process = await asyncio.create_subprocess_exec(*command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    assert process.stdout is not None
+    await process.stdout.readline()
+    return process
 
 
 def _ingest_entry(port: int) -> IntegrationEntry:
@@ -207,22 +217,36 @@ async def ingest(port: int, nodes: int, per_node: int, fleet_rounds: int) -> tup
         while len(core.entities) < total:
             await asyncio.sleep(0.05)
         await asyncio.sleep(1.0)
+        # One round of every entity as fast as a separate paho process can send it (no pacing).
+        feeder = await _feeder(port, nodes, per_node, 1, 0)
         base = changes[0]
         start = time.perf_counter()
-        # One round of every entity as fast as a separate paho process can send it (no pacing).
-        command = [sys.executable, "-c", _FEEDER, str(port), str(nodes), str(per_node), "1", "0"]
-        feeder = await asyncio.create_subprocess_exec(*command)
+        assert feeder.stdin is not None
+        feeder.stdin.write(b"go\n")
         while changes[0] - base < total:
             await asyncio.sleep(0.002)
         rate = total / (time.perf_counter() - start)
         await feeder.wait()
         cpu_before, wall_before = _cpu(), time.perf_counter()
-        command = [sys.executable, "-c", _FEEDER, str(port), str(nodes), str(per_node), str(fleet_rounds), "10"]
-        process = await asyncio.create_subprocess_exec(*command)
+        process = await _feeder(port, nodes, per_node, fleet_rounds, 10)
+        process.stdin.write(b"go\n")  # type: ignore[union-attr]
         await process.wait()
         await asyncio.sleep(0.5)
         cpu = (_cpu() - cpu_before) / (time.perf_counter() - wall_before) * 100
     return rate, cpu
+
+
+async def _publish_figures(entities: int) -> dict[str, float]:
+    figures: dict[str, float] = {}
+    with broker() as port:
+        figures["hub_qos0_changes_per_s"] = round(await hub_publish(port, entities, 0))
+    with broker() as port:
+        figures["hub_qos1_changes_per_s"] = round(await hub_publish(port, entities, 1))
+    with broker() as port:
+        figures["mosquitto_pub_msg_per_s"] = round(await asyncio.to_thread(peer_mosquitto_pub, port, entities))
+    with broker() as port:
+        figures["paho_msg_per_s"] = round(await asyncio.to_thread(peer_paho, port, entities))
+    return figures
 
 
 def _cpu() -> float:
@@ -234,17 +258,12 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--entities", type=int, default=20_000)
     parser.add_argument("--fleet-rounds", type=int, default=3)
+    parser.add_argument("--only", choices=["ingest"], help="run only the ingest and fleet figures")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     figures: dict[str, float] = {}
-    with broker() as port:
-        figures["hub_qos0_changes_per_s"] = round(await hub_publish(port, args.entities, 0))
-    with broker() as port:
-        figures["hub_qos1_changes_per_s"] = round(await hub_publish(port, args.entities, 1))
-    with broker() as port:
-        figures["mosquitto_pub_msg_per_s"] = round(await asyncio.to_thread(peer_mosquitto_pub, port, args.entities))
-    with broker() as port:
-        figures["paho_msg_per_s"] = round(await asyncio.to_thread(peer_paho, port, args.entities))
+    if args.only is None:
+        figures |= await _publish_figures(args.entities)
     with broker() as port:
         rate, cpu = await ingest(port, 200, 50, args.fleet_rounds)
         figures["ingest_msg_per_s"] = round(rate)

@@ -68,8 +68,9 @@ class Ingest:
             return IngestSnapshot(dict(self.readings))
         return IngestSnapshot({i: self.readings[i] for i in instances if i in self.readings})
 
-    def handle(self, topic: str, payload: bytes) -> Changes:
-        changes = Changes()
+    def handle(self, topic: str, payload: bytes, changes: Changes | None = None) -> Changes:
+        """One message, its effects added to `changes` (a batch's shared set) or to a new one."""
+        changes = Changes() if changes is None else changes
         if self._config.discovery:
             where = parse_topic(self._config.discovery_prefix, topic)
             if where is not None:
