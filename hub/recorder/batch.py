@@ -119,6 +119,8 @@ class RowMaker:
         self.event_types = _Names("event_types", "event_type_id", "event_type")
         self._attributes = _Dedup("state_attributes", "attributes_id", "shared_attrs")
         self._event_data = _Dedup("event_data", "data_id", "shared_data")
+        self._texts: dict[str, tuple[Mapping[str, Any], str]] = {}
+        """Per entity: the attributes mapping last written and its JSON text."""
 
     async def load(self, db: Database) -> None:
         """Read the name tables once per connection; they are small (one row per entity or event type)."""
@@ -156,13 +158,23 @@ class RowMaker:
         if metadata_id is None:
             metadata_id = await self.entity_ids.resolve(session, state.entity_id, staged.entity_ids)
         attributes_id = None
-        if state.attributes:
-            text = dump_json(state.attributes)
+        attributes = state.attributes
+        if attributes:
+            # A State's attributes are frozen, and an entity whose attributes did not change hands the same
+            # mapping to its next State: its JSON is then the text made last time (a third of a row's cost).
+            last = self._texts.get(state.entity_id)
+            if last is not None and last[0] is attributes:
+                text = last[1]
+            else:
+                text = dump_json(attributes)
+                self._texts[state.entity_id] = (attributes, text)
             attributes_id = self._attributes.known.get(text)
             if attributes_id is None:
                 attributes_id = await self._attributes.resolve(session, text, staged.attributes)
-        updated = state.last_updated.timestamp()
-        changed = state.last_changed.timestamp()
+        last_updated = state.last_updated
+        updated = last_updated.timestamp()
+        # A state change stamps both times with one datetime: no second conversion.
+        changed = None if state.last_changed is last_updated else state.last_changed.timestamp()
         context = state.context
         return (
             metadata_id,

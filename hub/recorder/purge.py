@@ -50,7 +50,7 @@ async def purge(
     cutoff = (now - timedelta(days=keep_days)).timestamp()
     result = PurgeResult()
     keep = {row[0] for row in await db.fetch(LATEST_STATE_IDS)}
-    result.states = await _delete_old(db, lock, "states", "state_id", "last_updated_ts", cutoff, keep)
+    result.states = await _delete_old_states(db, lock, cutoff, keep)
     result.events = await _delete_old(db, lock, "events", "event_id", "time_fired_ts", cutoff, set())
     result.attributes = await _delete_orphans(db, lock, forget, "state_attributes", "attributes_id", "states")
     result.event_data = await _delete_orphans(db, lock, forget, "event_data", "data_id", "events")
@@ -75,6 +75,30 @@ async def purge(
         keep_days,
     )
     return result
+
+
+async def _delete_old_states(db: Database, lock: asyncio.Lock, cutoff: float, keep: set[int]) -> int:
+    """Entity by entity, on the `(metadata_id, last_updated_ts)` index: the only index `states` has."""
+    deleted = 0
+    for (metadata_id,) in await db.fetch("SELECT metadata_id FROM states_meta"):
+        while True:
+            ids = [
+                row[0]
+                for row in await db.fetch(
+                    "SELECT state_id FROM states WHERE metadata_id = ? AND last_updated_ts < ?"
+                    " ORDER BY last_updated_ts LIMIT ?",
+                    [metadata_id, cutoff, PURGE_BATCH],
+                )
+            ]
+            doomed = [row_id for row_id in ids if row_id not in keep]
+            if doomed:
+                async with lock, db.transaction() as session:
+                    sql = f"DELETE FROM states WHERE state_id IN ({_marks(len(doomed))})"
+                    await session.execute_many(sql, [doomed])
+                deleted += len(doomed)
+            if len(ids) < PURGE_BATCH:
+                break
+    return deleted
 
 
 async def _delete_old(
