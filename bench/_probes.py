@@ -41,6 +41,7 @@ class Tally:
     def __init__(self, clients: int) -> None:
         self.floor = 0
         self.counts = [0] * clients
+        self.disconnected = 0
         self._hist = array("l", bytes(8 * _BUCKETS))
         self._over: list[float] = []
         self._max = 0.0
@@ -88,6 +89,7 @@ class Tally:
             "p50_ms": None if p50 is None else round(p50, 1),
             "p99_ms": None if p99 is None else round(p99, 1),
             "max_ms": round(self._max, 1),
+            "disconnected": self.disconnected,
         }
 
 
@@ -113,7 +115,8 @@ async def _ws_client(url: str, token: str, tally: Tally, index: int, ready: asyn
             for item in data if isinstance(data, list) else (data,):
                 if item.get("type") == "event":
                     _ws_event(tally, index, item["event"], now)
-    raise RuntimeError(f"WebSocket client {index} was disconnected")
+    # The hub cut this client off (too far behind): what it did not get counts as lost.
+    tally.disconnected += 1
 
 
 def _ws_event(tally: Tally, index: int, event: dict[str, Any], now: float) -> None:
@@ -177,7 +180,6 @@ async def _mqtt(tallies: dict[str, Tally], args: list[str]) -> list[asyncio.Task
     async def read() -> None:
         while line := await stdout.readline():
             tally.add(0, line, time.time())
-        raise RuntimeError("mosquitto_sub ended")
 
     await asyncio.sleep(0.5)  # subscribed: it has had time to receive the retained states
     return [asyncio.create_task(read())]
@@ -230,9 +232,9 @@ async def _serve(kind: str, args: list[str]) -> None:
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stdin), sys.stdin)
     print("ready", flush=True)
     while line := (await stdin.readline()).decode().split():
-        if any(task.done() for task in tasks):
-            failed = next(task for task in tasks if task.done())
-            print(json.dumps({"error": repr(failed.exception())}), flush=True)
+        if any(task.done() and task.exception() for task in tasks):
+            failed = next(task for task in tasks if task.done() and task.exception())
+            print(json.dumps({"error": f"{kind} reader ended: {failed.exception()!r}"}), flush=True)
             return
         print(json.dumps(_answer(line, tallies)), flush=True)
 

@@ -312,7 +312,7 @@ def _row(
             name: {
                 "received": sink["counts"],
                 "lost": lost[name],
-                **{k: sink[k] for k in ("p50_ms", "p99_ms", "max_ms")},
+                **{k: sink.get(k) for k in ("p50_ms", "p99_ms", "max_ms", "disconnected")},
             }
             for name, sink in sinks.items()
         },
@@ -339,7 +339,8 @@ def _print_step(row: dict[str, Any]) -> None:
         shown = received[0] if len(received) == 1 else f"{min(received)}..{max(received)} at {len(received)} clients"
         print(
             f"    {name:<12} received {shown}, lost {sink['lost']}, "
-            f"p50 {sink['p50_ms']} ms, p99 {sink['p99_ms']} ms, max {sink['max_ms']} ms",
+            f"p50 {sink['p50_ms']} ms, p99 {sink['p99_ms']} ms, max {sink['max_ms']} ms"
+            + (f", {sink['disconnected']} disconnected by the hub" if sink.get("disconnected") else ""),
             flush=True,
         )
 
