@@ -102,7 +102,7 @@ class History:
             sql += " AND (last_changed_ts IS NULL"
             sql += f" OR metadata_id IN ({_marks(len(always))}))" if always else ")"
             params.extend(always)
-        sql += " ORDER BY metadata_id, last_updated_ts"
+        sql += " ORDER BY metadata_id, last_updated_ts, state_id"
         return [tuple(row) for row in await self._db.fetch(sql, params)]
 
     async def _initial_states(self, wanted: list[tuple[str, int]], start_ts: float) -> list[_Row]:
@@ -111,7 +111,7 @@ class History:
         sql = (
             "SELECT s.metadata_id, s.state, s.attributes_id FROM states_meta m"
             " JOIN states s ON s.state_id = (SELECT i.state_id FROM states i WHERE i.metadata_id = m.metadata_id"
-            " AND i.last_updated_ts <= ? ORDER BY i.last_updated_ts DESC LIMIT 1)"
+            " AND i.last_updated_ts <= ? ORDER BY i.last_updated_ts DESC, i.state_id DESC LIMIT 1)"
             f" WHERE m.metadata_id IN ({_marks(len(ids))})"
         )
         rows = await self._db.fetch(sql, [start_ts, *ids])

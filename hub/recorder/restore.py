@@ -16,7 +16,10 @@ __all__ = ["LATEST_STATE_IDS", "last_states"]
 _LOGGER = logging.getLogger(__name__)
 
 LATEST_STATE_IDS: Final = """
-SELECT (SELECT i.state_id FROM states i WHERE i.metadata_id = m.metadata_id ORDER BY i.last_updated_ts DESC LIMIT 1)
+SELECT (
+    SELECT i.state_id FROM states i WHERE i.metadata_id = m.metadata_id
+    ORDER BY i.last_updated_ts DESC, i.state_id DESC LIMIT 1
+)
 FROM states_meta m
 """
 
@@ -26,7 +29,8 @@ SELECT m.entity_id, s.state, a.shared_attrs, s.last_changed_ts, s.last_updated_t
        s.context_id, s.context_user_id, s.context_parent_id
 FROM states_meta m
 JOIN states s ON s.state_id = (
-    SELECT i.state_id FROM states i WHERE i.metadata_id = m.metadata_id ORDER BY i.last_updated_ts DESC LIMIT 1
+    SELECT i.state_id FROM states i WHERE i.metadata_id = m.metadata_id
+    ORDER BY i.last_updated_ts DESC, i.state_id DESC LIMIT 1
 )
 LEFT JOIN state_attributes a ON a.attributes_id = s.attributes_id
 """

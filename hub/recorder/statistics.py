@@ -103,12 +103,12 @@ class StatisticsCompiler:
         end = start + SHORT_TERM
         before = await session.fetch(
             "SELECT state, attributes_id FROM states WHERE metadata_id = ? AND last_updated_ts < ?"
-            " ORDER BY last_updated_ts DESC LIMIT 1",
+            " ORDER BY last_updated_ts DESC, state_id DESC LIMIT 1",
             (metadata_id, start),
         )
         during = await session.fetch(
             "SELECT state, attributes_id, last_updated_ts FROM states WHERE metadata_id = ?"
-            " AND last_updated_ts >= ? AND last_updated_ts < ? ORDER BY last_updated_ts",
+            " AND last_updated_ts >= ? AND last_updated_ts < ? ORDER BY last_updated_ts, state_id",
             (metadata_id, start, end),
         )
         points = [(start, before[0][0], before[0][1])] if before else []
