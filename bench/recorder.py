@@ -1,7 +1,9 @@
 """Recorder benchmark: sustained state rows/s into SQLite or PostgreSQL, and a 24 h history query in 10M rows.
 
-Run by hand:  .venv/bin/python bench/recorder.py [--seconds 60] [--rows 10000000] [--postgres URL]
-The last line printed is one JSON object with the figures and their targets.
+Run by hand:  .venv/bin/python bench/recorder.py [--seconds 60] [--rows 10000000] [--postgres URL] [--runs 3]
+Each figure is measured `--runs` times (the history database is filled once) and reported as the median, with
+every run and the 1-minute load average beside it. The last line printed is one JSON object with the figures
+and their targets.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import shutil
 import statistics
@@ -82,8 +85,8 @@ def _fill_sqlite(path: Path, total: int) -> None:
     conn.close()
 
 
-async def history_latency(url: str, total: int) -> tuple[float, float]:
-    """Median ms of a 24 h history query (8,640 rows) for one entity in a database of `total` rows."""
+async def history_latency(url: str, total: int, runs: int) -> tuple[list[float], float]:
+    """Median ms of a 24 h history query (8,640 rows) for one entity in a database of `total` rows, per run."""
     core = Core("bench")
     recorder = _recorder(core, url)
     async with recorder.lifespan():
@@ -92,46 +95,83 @@ async def history_latency(url: str, total: int) -> tuple[float, float]:
     filled = time.perf_counter()
     await asyncio.to_thread(_fill_sqlite, path, total)
     fill_s = time.perf_counter() - filled
-    recorder = _recorder(Core("bench"), url)
-    timings = []
-    async with recorder.lifespan():
-        end = datetime.now(UTC)
-        for _ in range(21):
-            began = time.perf_counter()
-            result = await recorder.history.history_period(
-                end - timedelta(days=1),
-                end,
-                ["sensor.big_7"],
-                minimal_response=False,
-                no_attributes=False,
-                skip_initial_state=False,
-                significant_changes_only=True,
-            )
-            timings.append((time.perf_counter() - began) * 1000)
-        rows = len(result[0])
-    print(f"History rows returned: {rows}", flush=True)
-    return statistics.median(timings[1:]), fill_s
+    medians = []
+    for _ in range(runs):
+        recorder = _recorder(Core("bench"), url)
+        timings = []
+        async with recorder.lifespan():
+            end = datetime.now(UTC)
+            for _ in range(21):
+                began = time.perf_counter()
+                result = await recorder.history.history_period(
+                    end - timedelta(days=1),
+                    end,
+                    ["sensor.big_7"],
+                    minimal_response=False,
+                    no_attributes=False,
+                    skip_initial_state=False,
+                    significant_changes_only=True,
+                )
+                timings.append((time.perf_counter() - began) * 1000)
+        medians.append(round(statistics.median(timings[1:]), 1))
+        print(f"History 24 h in {total} rows: {medians[-1]} ms, {len(result[0])} rows, load {_load()}", flush=True)
+    return medians, fill_s
+
+
+def _load() -> float:
+    return round(os.getloadavg()[0], 2)
+
+
+async def _fresh_postgres(url: str) -> str:
+    """`url` with its database dropped and created anew, so each run starts empty (and on this schema)."""
+    import asyncpg  # type: ignore[import-untyped]
+
+    server, _, name = url.rpartition("/")
+    conn = await asyncpg.connect(f"{server}/postgres")
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return url
+
+
+async def _ingest_runs(name: str, url: str, seconds: float, runs: int, figures: dict[str, Any]) -> None:
+    """Each run into an empty database: a new SQLite file, or the PostgreSQL database made again."""
+    rates, loads = [], []
+    for run in range(runs):
+        target = await _fresh_postgres(url) if name == "postgres" else f"{url}.{run}"
+        rates.append(round(await ingest(target, seconds)))
+        loads.append(_load())
+        print(f"{name} ingest: {rates[-1]} rows/s, load {loads[-1]}", flush=True)
+    figures[f"{name}_rows_per_s"] = round(statistics.median(rates))
+    figures[f"{name}_runs"] = rates
+    figures[f"{name}_load"] = loads
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--rows", type=int, default=10_000_000)
-    parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432/hub_bench_recorder")
     parser.add_argument("--skip-history", action="store_true")
+    parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="hub-bench-recorder-"))
     figures: dict[str, Any] = {}
     try:
-        figures["sqlite_rows_per_s"] = round(await ingest(f"sqlite://{folder}/ingest.db", args.seconds))
-        print(f"SQLite ingest: {figures['sqlite_rows_per_s']} rows/s", flush=True)
+        await _ingest_runs("sqlite", f"sqlite://{folder}/ingest.db", args.seconds, args.runs, figures)
         if args.postgres:
-            figures["postgres_rows_per_s"] = round(await ingest(args.postgres, args.seconds))
-            print(f"PostgreSQL ingest: {figures['postgres_rows_per_s']} rows/s", flush=True)
+            await _ingest_runs("postgres", args.postgres, args.seconds, args.runs, figures)
         if not args.skip_history:
-            latency, fill_s = await history_latency(f"sqlite://{folder}/big.db", args.rows)
-            figures.update(history_24h_ms=round(latency, 1), history_db_rows=args.rows, fill_s=round(fill_s))
-            print(f"History 24 h in {args.rows} rows: {latency:.1f} ms (filled in {fill_s:.0f} s)", flush=True)
+            medians, fill_s = await history_latency(f"sqlite://{folder}/big.db", args.rows, args.runs)
+            figures.update(
+                history_24h_ms=statistics.median(medians),
+                history_runs=medians,
+                history_load=_load(),
+                history_db_rows=args.rows,
+                fill_s=round(fill_s),
+            )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     print(json.dumps({**figures, "target": TARGETS}))
