@@ -97,6 +97,18 @@ async def _query(client: Any, sql: str, params: Sequence[Any]) -> list[Row]:
     return list(rows)
 
 
+async def _sqlite_select(client: Any, sql: str, params: Sequence[Any]) -> list[Row]:
+    # Plain tuples: Tortoise's SQLite connection makes a `sqlite3.Row` per row, which cost a history answer
+    # of 8,640 rows a few milliseconds more.
+    async with client.acquire_connection() as connection:
+        cursor = await connection.execute(sql, list(params))
+        try:
+            cursor.row_factory = None
+            return list(await cursor.fetchall())
+        finally:
+            await cursor.close()
+
+
 class Session:
     """One open transaction: every statement commits together or not at all."""
 
@@ -224,6 +236,8 @@ class Database:
             raise DatabaseUnavailable(f"the recorder database {self.name} is not open")
         with _active(context):
             try:
+                if self.dialect == "sqlite" and sql.lstrip()[:6].upper() == "SELECT":
+                    return await _sqlite_select(context.db(), sql, params)
                 return await _query(context.db(), _numbered(sql) if self.dialect == "postgres" else sql, params)
             except _DB_ERRORS as err:
                 raise DatabaseUnavailable(f"recorder database {self.name}: {err}") from err
