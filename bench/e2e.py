@@ -269,10 +269,14 @@ async def _step(
     return {**row, **lag, "others_cpu_percent": others_cpu}
 
 
+_PY_SPY = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+"""py-spy is not a dependency of the project: found on PATH, or beside the interpreter."""
+
+
 def _py_spy(pid: int, seconds: float, output: Path) -> asyncio.Future[Any]:
     output.parent.mkdir(parents=True, exist_ok=True)
     command = [
-        str(Path(sys.executable).parent / "py-spy"),
+        _PY_SPY,
         "record",
         "--pid",
         str(pid),
@@ -422,6 +426,8 @@ def main() -> None:
     args = parser.parse_args()
     if shutil.which("mosquitto") is None or shutil.which("redis-server") is None:
         sys.exit("needs mosquitto and redis-server (Debian: mosquitto mosquitto-clients redis-server)")
+    if args.profile and not Path(_PY_SPY).exists():
+        sys.exit("--profile needs py-spy on PATH (pip install py-spy)")
     print(json.dumps(asyncio.run(_bench(args))))
 
 
