@@ -281,6 +281,24 @@ def seed_many(core: Core, count: int) -> None:
         )
 
 
+async def recorded_states(lab: DashboardHub, entity_id: str, within: timedelta = timedelta(hours=1)) -> list[str]:
+    """The states history answers for `entity_id` now: what the dashboard's chart would draw (the recorder commits
+    in batches, so a change made a moment ago may not be there yet)."""
+    reader = lab.hub.history
+    assert reader is not None
+    now = clock.utcnow()
+    rows = await reader.history_period(
+        now - within,
+        now,
+        [entity_id],
+        minimal_response=True,
+        no_attributes=True,
+        skip_initial_state=False,
+        significant_changes_only=True,
+    )
+    return [row["state"] for row in rows[0]] if rows else []
+
+
 async def backfill(lab: DashboardHub, entity_id: str, hours: float, step_minutes: float) -> int:
     """Recorded rows of a gently varying sensor over the last `hours`, as if the hub had run that long.
 

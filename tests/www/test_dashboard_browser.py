@@ -7,7 +7,7 @@ import logging
 import re
 import statistics
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -23,7 +23,15 @@ from hub.integration import discover_integrations
 from hub.runtime import Hub
 from tests.fixtures.ports import free_port
 from tests.fixtures.process import ServerProcess
-from tests.www.dashboard_lab import LAB, DashboardHub, backfill, running_hub, seed_fleet_node, seed_many
+from tests.www.dashboard_lab import (
+    LAB,
+    DashboardHub,
+    backfill,
+    recorded_states,
+    running_hub,
+    seed_fleet_node,
+    seed_many,
+)
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 DESKTOP = {"width": 1280, "height": 800}
@@ -207,7 +215,10 @@ async def test_switch_and_button_ask_first(browser: Browser, lab: DashboardHub) 
     assert LAB.containers["grafana"] is False
     await expect(page.locator("[data-entity='sensor.nas_ct_grafana_cpu'] .value")).to_have_text("unknown")
 
-    await page.locator("[data-entity='switch.nas_ct_grafana_running'] a").click()
+    # The chart draws what history holds: wait for the recorder's commit of both states.
+    switch = "switch.nas_ct_grafana_running"
+    await _until_async(lambda: recorded_states(lab, switch), ["on", "off"], 10, "both states recorded")
+    await page.locator(f"[data-entity='{switch}'] a").click()
     await expect(page.locator("svg.chart.timeline rect.state-off")).to_have_count(1)
     await expect(page.locator("svg.chart.timeline rect.state-on")).to_have_count(1)
     await page.get_by_role("link", name="← Overview").click()
@@ -319,6 +330,13 @@ async def _until(condition: Callable[[], bool], timeout: float, what: str) -> No
         while not condition():
             await asyncio.sleep(0.05)
     assert condition(), what
+
+
+async def _until_async(read: Callable[[], Awaitable[object]], expected: object, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while (seen := await read()) != expected:
+        assert time.monotonic() < deadline, f"{what}: {seen!r} after {timeout} s, expected {expected!r}"
+        await asyncio.sleep(0.1)
 
 
 async def test_fleet_of_real_hubs_over_mqtt(browser: Browser, tmp_path: Path, mosquitto: ServerProcess) -> None:
