@@ -22,7 +22,7 @@ from .counters import ApiCounters
 from .error_log import SECRET_RECORD, LogBuffer
 from .keys import (
     AUTH,
-    CHANGE_ENCODER,
+    CHANGE_FEED,
     CONNECTIONS,
     CONTROL,
     CORE,
@@ -36,7 +36,7 @@ from .middleware import auth_middleware
 from .static import DEFAULT_WWW_DIR, add_static_routes
 from .tokens import TokenError, TokenStore
 from .websocket.connection import ConnectionSet, handle_websocket
-from .websocket.entities import ChangeEncoder
+from .websocket.entities import ChangeFeed
 from .websocket.messages import EventEncoder
 
 __all__ = ["TOKEN_SYNC_INTERVAL", "make_app", "serve_api"]
@@ -60,7 +60,7 @@ def make_app(
     app[COUNTERS] = ApiCounters()
     app[LOG_BUFFER] = LogBuffer()
     app[HUB_VERSION] = hub_version
-    app[CHANGE_ENCODER] = ChangeEncoder()
+    app[CHANGE_FEED] = ChangeFeed(core.bus)
     app[EVENT_ENCODER] = EventEncoder()
     app.cleanup_ctx.append(_listeners)
     app.cleanup_ctx.append(_token_sync)

@@ -14,7 +14,7 @@ from .auth import Authenticator
 from .counters import ApiCounters
 from .error_log import LogBuffer
 from .tokens import TokenRecord
-from .websocket.entities import ChangeEncoder
+from .websocket.entities import ChangeFeed
 from .websocket.messages import EventEncoder
 
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AUTH",
-    "CHANGE_ENCODER",
+    "CHANGE_FEED",
     "CONNECTIONS",
     "CONTROL",
     "CORE",
@@ -42,7 +42,7 @@ CONNECTIONS: web.AppKey[ConnectionSet] = web.AppKey("connections")
 LOG_BUFFER = web.AppKey("log_buffer", LogBuffer)
 HUB_VERSION = web.AppKey("hub_version", str)
 COUNTERS = web.AppKey("counters", ApiCounters)
-CHANGE_ENCODER = web.AppKey("change_encoder", ChangeEncoder)
+CHANGE_FEED = web.AppKey("change_feed", ChangeFeed)
 EVENT_ENCODER = web.AppKey("event_encoder", EventEncoder)
 
 TOKEN = web.RequestKey("token", TokenRecord)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Final
 from hub.core import EVENT_STATE_CHANGED, MATCH_ALL, Context, Event, EventOrigin
 
 from ..info import config_dict
-from ..keys import CHANGE_ENCODER, CONTROL, CORE, EVENT_ENCODER, HUB_VERSION
+from ..keys import CHANGE_FEED, CONTROL, CORE, EVENT_ENCODER, HUB_VERSION
 from . import messages as msgs
 from .entities import EntityFilter, EntityStream
 from .schema import Field, Schema
@@ -99,15 +99,14 @@ def _subscribe_entities(conn: ActiveConnection, msg: dict[str, Any]) -> None:
     entity_ids = msg.get("entity_ids")
     if isinstance(entity_ids, str):
         entity_ids = [part.strip().lower() for part in entity_ids.split(",")]
-    stream = EntityStream(
-        msg_id, EntityFilter(entity_ids, msg.get("include"), msg.get("exclude")), app[CHANGE_ENCODER], conn.wake
-    )
-    # No await between the snapshot and the listener: no change can fall between them (HA does the same).
-    undo = core.bus.listen(EVENT_STATE_CHANGED, stream.on_state_changed)
+    feed = app[CHANGE_FEED]
+    stream = EntityStream(msg_id, EntityFilter(entity_ids, msg.get("include"), msg.get("exclude")), feed, conn.wake)
+    # No await between the snapshot and the feed's cursor: no change can fall between them (HA does the same).
+    feed.add(stream)
     conn.streams[msg_id] = stream
 
     def unsubscribe() -> None:
-        undo()
+        feed.remove(stream)
         conn.streams.pop(msg_id, None)
 
     conn.subscriptions[msg_id] = unsubscribe
