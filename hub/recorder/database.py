@@ -183,6 +183,18 @@ class Database:
         """Drop the connection after a failure so the next attempt opens a fresh one."""
         await self.close()
 
+    async def abort(self) -> None:
+        """Cut the connection without waiting on the server, for a database that stopped answering: a polite close
+        would wait on it too, and a query still waiting fails at once."""
+        context, self._context = self._context, None
+        if context is None:
+            return
+        with _active(context):
+            pool = getattr(context.db(), "_pool", None)  # asyncpg's pool inside Tortoise's client; SQLite has none
+        if pool is not None:
+            pool.terminate()
+        await self._close_context(context)
+
     def _connection_config(self) -> dict[str, Any]:
         config = {"engine": self._config["engine"], "credentials": dict(self._config["credentials"])}
         if self.dialect == "sqlite":

@@ -50,6 +50,7 @@ class Recorder:
             max_batch=config.max_batch,
             buffer_size=config.buffer_size,
             commit_interval=config.commit_interval.total_seconds(),
+            commit_timeout=config.commit_timeout.total_seconds(),
             exempt=self._is_own,
         )
         self.history = History(self.db, lambda: self.writer.rows.entity_ids.known)

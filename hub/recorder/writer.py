@@ -13,7 +13,7 @@ from hub.backoff import Backoff
 from hub.core import EVENT_STATE_CHANGED, Event, clock
 from hub.health import Health
 
-from .batch import RowMaker
+from .batch import RowMaker, Staged
 from .database import Database, DatabaseUnavailable
 
 __all__ = ["Writer"]
@@ -28,6 +28,8 @@ class Writer:
 
     The buffer holds at most `buffer_size` events while the database is slow or away; past that, new events are
     dropped and counted (never silently), so what is kept stays a contiguous history from the outage on.
+    A commit with no answer within `commit_timeout` (opening the database included) has failed: a database that
+    accepts connections and never answers must not stall the writer, which would then neither write nor say so.
     `exempt(event)` marks events that skip the limit: the recorder's own drop counter, whose changes would
     otherwise be dropped in turn and count themselves forever.
     """
@@ -41,6 +43,7 @@ class Writer:
         buffer_size: int,
         commit_interval: float,
         exempt: Callable[[Event[Any]], bool],
+        commit_timeout: float,
     ) -> None:
         self._db = db
         self._health = health
@@ -48,6 +51,7 @@ class Writer:
         self._buffer_size = buffer_size
         self._interval = commit_interval
         self._exempt = exempt
+        self._commit_timeout = commit_timeout
         self._buffer: deque[Event[Any]] = deque()
         self._wake = asyncio.Event()
         self._rows = RowMaker()
@@ -126,9 +130,7 @@ class Writer:
                 batch = list(islice(self._buffer, self._max_batch))
                 if not batch:
                     return True
-                await self.connect()
-                async with self._db.transaction() as session:
-                    staged = await self._rows.write(session, batch)
+                staged = await self._commit_in_time(batch)
                 self._rows.keep(staged)
         except DatabaseUnavailable as err:
             self._failures += 1
@@ -149,8 +151,32 @@ class Writer:
         _LOGGER.debug("Committed %d rows in %.3f s", staged.rows, clock.monotonic() - started)
         return True
 
+    async def _commit_in_time(self, batch: list[Event[Any]]) -> Staged:
+        """`_commit` bounded by `commit_timeout`. Past it the connection is cut rather than the commit cancelled:
+        a cancelled transaction would still wait on the silent server to roll back."""
+        attempt = asyncio.create_task(self._commit(batch))
+        done, _ = await asyncio.wait({attempt}, timeout=self._commit_timeout)
+        if not done:
+            await self._db.abort()
+            attempt.cancel()
+            await asyncio.wait({attempt}, timeout=self._commit_timeout)
+            attempt.add_done_callback(_retrieve)
+            raise DatabaseUnavailable(f"recorder database {self._db.name}: no answer within {self._commit_timeout:g} s")
+        return attempt.result()
+
+    async def _commit(self, batch: list[Event[Any]]) -> Staged:
+        await self.connect()
+        async with self._db.transaction() as session:
+            return await self._rows.write(session, batch)
+
     async def connect(self) -> None:
         """Open the database if it is not, and read its name tables; raises `DatabaseUnavailable`."""
         if not self._db.connected:
             await self._db.connect()
             await self._rows.load(self._db)
+
+
+def _retrieve(task: asyncio.Task[Any]) -> None:
+    """An abandoned commit's outcome is known (its connection was cut): read it so asyncio does not report it."""
+    if not task.cancelled():
+        task.exception()

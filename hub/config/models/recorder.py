@@ -26,6 +26,8 @@ class RecorderConfig(StrictModel):
     commit_interval: Duration = timedelta(seconds=1)
     """A batch is committed this often, or sooner when `max_batch` rows wait."""
     max_batch: Annotated[int, Field(ge=1, le=100_000)] = 1000
+    commit_timeout: Duration = timedelta(seconds=60)
+    """A commit (opening the database included) with no answer by then has failed and is retried with backoff."""
     buffer_size: Annotated[int, Field(ge=1)] = 200_000
     """Changes held while the database is unreachable; what arrives past this is dropped and counted."""
     purge_time: time = time(4, 12)
