@@ -142,6 +142,8 @@ class _Probe:
     def __init__(self, name: str, process: asyncio.subprocess.Process) -> None:
         self.name = name
         self.process = process
+        self.cpu_s = 0.0
+        """The probe's CPU time at its last report."""
 
     async def ask(self, command: str) -> dict[str, Any]:
         assert self.process.stdin is not None
@@ -264,6 +266,11 @@ async def _step(
         await (await spy).wait()
     drain = await _drain(probes, ended["accepted"])
     reports = {probe.name: await probe.ask("report") for probe in probes}
+    for probe in probes:
+        reports[probe.name]["cpu_s"], probe.cpu_s = (
+            reports[probe.name]["cpu_s"] - probe.cpu_s,
+            reports[probe.name]["cpu_s"],
+        )
     row = _row(rate, seconds, ended["accepted"], wall, cpu, rss, drain, reports)
     lag = {key: ended[key] for key in ("loop_lag_p99_ms", "loop_lag_max_ms")}
     return {**row, **lag, "others_cpu_percent": others_cpu}
@@ -324,7 +331,9 @@ def _row(
         "hub_cpu_us_per_change": round(1e6 * cpu / max(1, accepted), 1),
         "hub_rss_mb": round(rss, 1),
         "drain_s": round(drain, 1),
-        "probe_cpu_s": {name: report["cpu_s"] for name, report in reports.items()},
+        "probe_cpu_us_per_change": {
+            name: round(1e6 * report["cpu_s"] / max(1, accepted), 1) for name, report in reports.items()
+        },
         "passed": sustained and not any(lost.values()) and p99_ok,
     }
 
@@ -338,6 +347,7 @@ def _print_step(row: dict[str, Any]) -> None:
         f"{'PASS' if row['passed'] else 'FAIL'}",
         flush=True,
     )
+    print(f"    probe CPU us/change (step and drain): {row['probe_cpu_us_per_change']}", flush=True)
     for name, sink in row["sinks"].items():
         received = sink["received"]
         shown = received[0] if len(received) == 1 else f"{min(received)}..{max(received)} at {len(received)} clients"
@@ -400,6 +410,9 @@ def _figures(args: argparse.Namespace, rows: list[dict[str, Any]]) -> dict[str, 
                 "lost": sum(sink["lost"] for sink in row["sinks"].values()),
                 "p99_ms": {name: sink["p99_ms"] for name, sink in row["sinks"].items()},
                 "hub_cpu_percent": row["hub_cpu_percent"],
+                "hub_cpu_us_per_change": row["hub_cpu_us_per_change"],
+                "probe_cpu_us_per_change": row["probe_cpu_us_per_change"],
+                "others_cpu_percent": row["others_cpu_percent"],
                 "hub_rss_mb": row["hub_rss_mb"],
                 "passed": row["passed"],
             }
