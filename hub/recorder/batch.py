@@ -136,8 +136,8 @@ class RowMaker:
                 states.append(await self._state_row(session, event.data["new_state"], staged))
             else:
                 others.append(await self._event_row(session, event, staged))
-        await session.execute_many(_INSERT_STATE, states)
-        await session.execute_many(_INSERT_EVENT, others)
+        await session.insert_rows(_INSERT_STATE, states)
+        await session.insert_rows(_INSERT_EVENT, others)
         staged.rows = len(states) + len(others)
         return staged
 

@@ -59,6 +59,10 @@ _SQLITE_PRAGMAS = {
 }
 
 
+_SQLITE_VARIABLES = 32_766 if sqlite3.sqlite_version_info >= (3, 32, 0) else 999
+"""Parameters one SQLite statement may hold (SQLITE_MAX_VARIABLE_NUMBER's default)."""
+
+
 class RecorderError(Exception):
     """Something went wrong in the recorder."""
 
@@ -125,6 +129,25 @@ class Session:
     async def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         if rows:
             await self._client.execute_many(self._sql(sql), list(rows))
+
+    async def insert_rows(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """`INSERT ... VALUES (?, ...)` for every row; on SQLite as few statements of many rows each.
+
+        SQLite's module releases the GIL around each statement step: `executemany` of a batch hands the GIL back
+        and forth once per row, and while the event loop is busy each handoff waits on it (a 500-row commit took
+        56 ms beside a busy loop instead of 2). One statement of many rows steps once.
+        """
+        if not rows:
+            return
+        if self._dialect != "sqlite":
+            await self.execute_many(sql, rows)
+            return
+        head, _, values = sql.partition(" VALUES ")
+        per_statement = _SQLITE_VARIABLES // len(rows[0])
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start : start + per_statement]
+            flat = [value for row in chunk for value in row]
+            await self._client.execute_query(f"{head} VALUES {','.join([values] * len(chunk))}", flat)
 
 
 class Database:
