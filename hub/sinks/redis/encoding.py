@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import enum
 import json
-from collections.abc import Mapping, Set
-from datetime import date, datetime, time, timedelta
+from collections.abc import Callable, Mapping, Set
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import orjson
@@ -45,14 +45,47 @@ def _dumps(value: Any) -> bytes:
         return _FALLBACK.encode(value).encode()
 
 
+def _time(value: datetime) -> datetime | str:
+    """A datetime as `isoformat()` writes it: orjson formats UTC ones the same way, in C, at a tenth of the cost."""
+    return value if value.tzinfo is UTC else value.isoformat()
+
+
 def state_json(state: State) -> bytes:
-    """The value of an entity's field in the states hash: `State.as_dict()` (the `/api/states/<id>` answer)."""
-    return _dumps(state.as_dict())
+    """The value of an entity's field in the states hash: `State.as_dict()` (the `/api/states/<id>` answer).
+
+    The shape is made here rather than by `as_dict()`, so its times are formatted by orjson: the two
+    `isoformat()` calls were half of what a state cost to write.
+    """
+    return _dumps(
+        {
+            "entity_id": state.entity_id,
+            "state": state.state,
+            "attributes": dict(state.attributes),
+            "last_changed": _time(state.last_changed),
+            "last_updated": _time(state.last_updated),
+            "context": state.context.as_dict(),
+        }
+    )
 
 
-def event_json(event: Event[Any]) -> bytes:
-    """An event as Home Assistant's APIs give it; a state_changed event carries both states in full."""
-    shaped = event.as_dict()
-    # States turned into their (cached) dicts here rather than through orjson's `default`, a Python call each.
-    shaped["data"] = {key: v.as_dict() if isinstance(v, State) else v for key, v in event.data.items()}
-    return _dumps(shaped)
+def event_json(event: Event[Any], encoded_state: Callable[[State], bytes] = state_json) -> bytes:
+    """An event as Home Assistant's APIs give it (`Event.as_dict()`); a state_changed event carries both states.
+
+    The states in its data are written as `encoded_state` gives them, so JSON already made for a state (the
+    hash's, the previous event's) is copied in rather than encoded again.
+    """
+    shaped = {
+        "event_type": event.event_type,
+        "data": {
+            key: orjson.Fragment(encoded_state(v)) if isinstance(v, State) else v for key, v in event.data.items()
+        },
+        "origin": event.origin.value,
+        "time_fired": _time(event.time_fired),
+        "context": event.context.as_dict(),
+    }
+    try:
+        return orjson.dumps(shaped, default=_plain, option=_OPTIONS)
+    except TypeError:
+        # The standard library cannot copy JSON in, so the states go back to being dicts for it.
+        shaped["data"] = {key: v.as_dict() if isinstance(v, State) else v for key, v in event.data.items()}
+        return _FALLBACK.encode(shaped).encode()

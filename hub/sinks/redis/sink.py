@@ -23,10 +23,11 @@ from hub.config.models import RedisConfig
 from hub.core import MATCH_ALL, Core, Event, clock
 from hub.health import Health
 
-from .encoding import event_json, state_json
+from .encoding import event_json
 from .errors import RedisTimeout, RedisUnavailable
 from .keys import RedisKeys
 from .pending import Batch, PendingWrites
+from .state_cache import StateJsonCache
 
 __all__ = ["RedisSink", "serve_redis"]
 
@@ -79,6 +80,7 @@ class RedisSink:
         self._backoff = backoff
         self.keys = RedisKeys(config.prefix_for(core.node))
         self._pending = PendingWrites(config.stream_maxlen)
+        self._json = StateJsonCache(core.states)
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._connected = False
@@ -163,9 +165,10 @@ class RedisSink:
         # Snapshot and forget together, with no await between: every change after this point is marked again.
         self._pending.forget_entities()
         self._health.queue_depth = len(self._pending)
+        self._json.clear()
         fields: dict[FieldT, EncodableT] = {}
         for index, state in enumerate(states, 1):
-            fields[state.entity_id] = state_json(state)
+            fields[state.entity_id] = self._json.for_hash(state)
             if index % _RESYNC_CHUNK == 0:
                 await asyncio.sleep(0)
         started = clock.monotonic()
@@ -189,8 +192,10 @@ class RedisSink:
     async def _write_batch(self, client: Redis) -> None:
         batch = self._pending.take(self._config.max_batch)
         pipe = client.pipeline(transaction=False)
+        # Events before states: a removed entity's last event still finds its old state's JSON to reuse.
+        events = self._encode_events(batch)
         self._queue_states(pipe, batch)
-        streamed = self._queue_events(pipe, batch)
+        streamed = self._queue_events(pipe, events)
         try:
             await pipe.execute()
         except BaseException:
@@ -213,27 +218,34 @@ class RedisSink:
             state = self._core.states.get(entity_id)
             if state is None:
                 gone.append(entity_id)
+                self._json.forget(entity_id)
             else:
-                fields[entity_id] = state_json(state)
+                fields[entity_id] = self._json.for_hash(state)
         if fields:
             pipe.hset(self.keys.states, mapping=fields)
         if gone:
             pipe.hdel(self.keys.states, *gone)
 
-    def _queue_events(self, pipe: Pipeline, batch: Batch) -> int:
-        """Queue the batch's events in one script call; returns how many it holds."""
-        if not batch.events:
-            return 0
-        packed: list[bytes] = []
-        sizes: list[int] = []
+    def _encode_events(self, batch: Batch) -> list[tuple[bytes, bytes]]:
+        """Each event's type and JSON, in order; an event that cannot be written as JSON is left out."""
+        encoded: list[tuple[bytes, bytes]] = []
         for event in batch.events:
             try:
-                payload = event_json(event)
+                payload = event_json(event, self._json.for_stream)
             except (TypeError, ValueError, RecursionError) as err:
                 # Skipped, not retried: requeued, one bad event would block every later one.
                 _LOGGER.warning("Redis sink skipped a %s event it cannot write as JSON: %s", event.event_type, err)
                 continue
-            event_type = event.event_type.encode()
+            encoded.append((event.event_type.encode(), payload))
+        return encoded
+
+    def _queue_events(self, pipe: Pipeline, events: list[tuple[bytes, bytes]]) -> int:
+        """Queue the events in one script call; returns how many it holds."""
+        if not events:
+            return 0
+        packed: list[bytes] = []
+        sizes: list[int] = []
+        for event_type, payload in events:
             packed += (event_type, payload)
             sizes += (len(event_type), len(payload))
         pipe.eval(
@@ -245,7 +257,7 @@ class RedisSink:
             b"".join(packed),
             ",".join(map(str, sizes)),
         )
-        return len(sizes) // 2
+        return len(events)
 
     def _report(self, err: RedisUnavailable) -> None:
         if isinstance(err.__cause__, RedisConnectionError):
