@@ -13,6 +13,13 @@ from typing import Any
 from hub.config import Config, IntegrationEntry, load_config
 from hub.core import EVENT_HUB_STARTED, EVENT_HUB_STOP, Core, DeviceInfo
 
+# The recorder is imported before anything that loads aiohttp. Tortoise reads and parses its own models.py when
+# it defines `Model` (inspect.getsource, for field comments): ~4 MB of syntax tree for a moment. Freed before the
+# ~8 MB of aiohttp and the API are loaded, that space is what they fill; loaded after them, it stayed a hole in
+# the heap, 1.6 MB of an idle hub's RSS (bench/idle.py).
+from .recorder import Recorder, recorder_url
+
+# isort: split
 from .alerts import AlertEngine
 from .api import serve_api
 from .control import HistoryReader, UnknownIntegration
@@ -21,7 +28,6 @@ from .health import HealthRegistry
 from .health_entities import HealthEntities
 from .host import IntegrationHost
 from .integration import Integration
-from .recorder import Recorder, recorder_url
 from .scheduler import PollerSpec, spread_offsets
 from .version import hub_version
 
@@ -160,7 +166,10 @@ class Hub:
     # HubControl, for the API
 
     def integrations(self) -> list[dict[str, Any]]:
-        return [host.info() for host in self._hosts.values()]
+        sinks = [
+            {"id": part.name, "kind": "sink", "health": part.as_dict()} for part in self.health if part.kind == "sink"
+        ]
+        return [host.info() for host in self._hosts.values()] + sinks
 
     def alert_states(self) -> list[dict[str, Any]]:
         return self.alerts.as_list() if self.alerts is not None else []
