@@ -226,6 +226,11 @@ class Database:
                 path.parent.mkdir(parents=True, exist_ok=True)
             for pragma, value in _SQLITE_PRAGMAS.items():
                 config["credentials"].setdefault(pragma, value)
+        else:
+            # No connection floor: asyncpg would keep reconnecting in a task of its own while the server is away,
+            # logging a traceback each time, and a close during one of its attempts leaves an exception nobody
+            # reads ("Future exception was never retrieved"). The writer's backoff decides when to try again.
+            config["credentials"].setdefault("minsize", 0)
         return config
 
     @staticmethod
