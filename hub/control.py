@@ -51,7 +51,7 @@ class HubControl(Protocol):
     def health(self) -> HealthRegistry: ...
 
     def integrations(self) -> list[dict[str, Any]]:
-        """Each configured integration: id, platform, interval, enabled and its health."""
+        """Each configured integration: id, kind "integration", platform, interval, enabled, entities, health."""
         ...
 
     def alert_states(self) -> list[dict[str, Any]]:

@@ -195,6 +195,7 @@ class IntegrationHost:
     def info(self) -> dict[str, Any]:
         return {
             "id": self.entry.id,
+            "kind": "integration",
             "platform": self.entry.platform,
             "name": self.entry.name,
             "interval": self.entry.interval.total_seconds(),

@@ -166,10 +166,7 @@ class Hub:
     # HubControl, for the API
 
     def integrations(self) -> list[dict[str, Any]]:
-        sinks = [
-            {"id": part.name, "kind": "sink", "health": part.as_dict()} for part in self.health if part.kind == "sink"
-        ]
-        return [host.info() for host in self._hosts.values()] + sinks
+        return [host.info() for host in self._hosts.values()]
 
     def alert_states(self) -> list[dict[str, Any]]:
         return self.alerts.as_list() if self.alerts is not None else []

@@ -26,7 +26,12 @@ async def health(_request: web.Request) -> web.Response:
 
 @routes.get("/api/hub/integrations")
 async def integrations(request: web.Request) -> web.Response:
-    return json_response(request.app[CONTROL].integrations())
+    """Each integration, then each running sink (kind "sink": no settings, only its health)."""
+    control = request.app[CONTROL]
+    sinks = [
+        {"id": part.name, "kind": "sink", "health": part.as_dict()} for part in control.health if part.kind == "sink"
+    ]
+    return json_response(control.integrations() + sinks)
 
 
 @routes.get("/api/hub/alerts")

@@ -1,4 +1,5 @@
-"""The Redis sink as a part of the real hub: started from `hub.redis`, its hash equal to `/api/states`."""
+"""The Redis sink as a part of the real hub: started from `hub.redis`, its hash equal to `/api/states`, its health
+in `/api/hub/parts` and `/api/hub/integrations`."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ def _config_dir(tmp_path: Path, port: int, redis_url: str) -> Path:
     return directory
 
 
-async def test_hash_equals_api_states_and_health_is_a_part(tmp_path: Path, redis_server: ServerProcess) -> None:
+async def test_hash_equals_api_states_and_health_is_reported(tmp_path: Path, redis_server: ServerProcess) -> None:
     port = free_port()
     tokens = TokenStore.in_dir(tmp_path / "data")
     token = tokens.create("test")
@@ -57,6 +58,35 @@ async def test_hash_equals_api_states_and_health_is_a_part(tmp_path: Path, redis
         assert parts["redis"]["kind"] == "sink"
         assert parts["redis"]["status"] == "ok"
         assert "redis://" not in json.dumps(parts)
+        integrations = await _integrations(session, base)
+        assert integrations["redis"]["kind"] == "sink"
+        assert integrations["redis"]["health"]["status"] == "ok"
     newest = await reader.xrevrange("homelab:rt:events", count=1)
     assert newest[0][1]["event_type"] == "hub_stop"  # written during shutdown, before the sink let go
     await reader.aclose()
+
+
+async def test_redis_down_shows_failing_in_the_integrations_answer(tmp_path: Path) -> None:
+    port = free_port()
+    tokens = TokenStore.in_dir(tmp_path / "data")
+    token = tokens.create("test")
+    tokens.save()
+    nothing_there = f"redis://127.0.0.1:{free_port()}/0"
+    hub = Hub(load_config(_config_dir(tmp_path, port, nothing_there), {}), {})
+    base, headers = f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {token}"}
+    async with hub.lifespan(), aiohttp.ClientSession(headers=headers) as session:
+
+        async def failing() -> bool:
+            return bool((await _integrations(session, base))["redis"]["health"]["status"] == "failing")
+
+        await eventually(failing)
+        redis = (await _integrations(session, base))["redis"]
+        assert redis["kind"] == "sink"
+        assert redis["health"]["last_error"].startswith(f"Redis at {nothing_there.removeprefix('redis://')}: ")
+        assert "redis://" not in json.dumps(redis)
+
+
+async def _integrations(session: aiohttp.ClientSession, base: str) -> dict[str, Any]:
+    async with session.get(f"{base}/api/hub/integrations") as answer:
+        assert answer.status == 200
+        return {entry["id"]: entry for entry in await answer.json()}
