@@ -5,35 +5,29 @@ from __future__ import annotations
 import asyncio
 import functools
 import itertools
-import select
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any, ClassVar, Protocol
 
 import aiomqtt
-import paho.mqtt.client as paho
-from paho.mqtt.enums import MQTTErrorCode
 
 from hub.core import ServiceCall, ServiceValidationError
 from hub.integration import Integration, IntegrationService, NotReady
+from hub.log_limit import LogLimit
 
 from .config import MqttIngestConfig
 from .entities import ENTITIES, IngestSnapshot
 from .ingest import Changes, Ingest
+from .reader import PublishReader
 
 __all__ = ["MqttIngest"]
 
 RESTRUCTURE_DELAY = 0.2
 """Seconds to gather discovery updates and removals into one full report (a fleet's configs arrive in bursts)."""
-READ_BURST = 256
-"""Packets paho may read per loop turn (it reads one by itself); a cap, so the loop still turns under a flood."""
 BATCH_WINDOW = 0.002
-"""Seconds a burst of messages gathers before it is handled as one batch and one partial report.
-
-paho reads one packet per loop turn, so without the window a batch held two or three messages, and the per-batch
-report (not the per-message work) capped ingest at about 3k msg/s; messages keep coming in while the window lasts.
-"""
+"""Seconds a burst of messages gathers before it is handled as one batch and one partial report: messages keep
+coming in while the window lasts, and the per-batch report (not the per-message work) is what a batch shares."""
 
 
 class _Commandable(Protocol):
@@ -61,12 +55,14 @@ class MqttIngest(Integration[MqttIngestConfig, IngestSnapshot]):
     _client: aiomqtt.Client | None = None
     _ingest: Ingest | None = None
     _inbox: _Inbox
+    _junk: LogLimit
 
     @asynccontextmanager
     async def lifespan(self) -> AsyncIterator[None]:
         config = self.config
         where = f"MQTT broker {config.host}:{config.port}"
         self._inbox = _Inbox()
+        self._junk = LogLimit(self.ctx.logger)
         client = aiomqtt.Client(
             config.host,
             config.port,
@@ -79,7 +75,7 @@ class MqttIngest(Integration[MqttIngestConfig, IngestSnapshot]):
         )
         try:
             async with client:
-                _read_in_bursts(client._client)
+                PublishReader(client._client, self._inbox.add, self._junk).install()
                 self._client = client
                 self._ingest = Ingest(config, self.ctx.node)
                 self.ctx.logger.info("Reading %s", where)
@@ -124,8 +120,8 @@ class MqttIngest(Integration[MqttIngestConfig, IngestSnapshot]):
     def _handle_batch(self, ingest: Ingest) -> Changes:
         """Every message of the inbox, in order, into one set of changes."""
         changes = Changes()
-        for message in self._inbox.take():
-            ingest.handle(message.topic.value, _bytes(message.payload), changes)
+        for topic, payload in self._inbox.take():
+            ingest.handle(topic, payload, changes)
         return changes
 
     async def command(self, call: ServiceCall, payload: str) -> Mapping[str, Any] | None:
@@ -200,50 +196,43 @@ class _Subscriptions:
 
 
 class _Inbox:
-    """Messages as paho reads them, taken by the message loop a burst at a time."""
+    """Messages as they are read, taken by the message loop a burst at a time.
+
+    The loop waits on aiomqtt's message iterator, which also ends when the connection does; the inbox puts one
+    wake-up in aiomqtt's queue per burst (its iterator costs a task and an `asyncio.wait` per item). Messages
+    paho hands to aiomqtt itself (QoS 2) land here too, in order.
+    """
 
     def __init__(self) -> None:
-        self._messages: list[aiomqtt.Message] = []
+        self._messages: list[tuple[str, bytes]] = []
+        self._wake: Callable[[], None] | None = None
 
     def queue_type(self) -> type[asyncio.Queue[aiomqtt.Message]]:
-        """aiomqtt's incoming queue: every message lands in this inbox, and only a burst's first wakes the loop.
-
-        aiomqtt's own iterator costs a task and an `asyncio.wait` per message; this way it costs one per burst.
-        """
-        inbox = self._messages
+        """aiomqtt's incoming queue, which the inbox wakes and into which paho's own deliveries are diverted."""
+        inbox = self
 
         class _Queue(asyncio.Queue[aiomqtt.Message]):
+            def __init__(self, maxsize: int = 0) -> None:
+                super().__init__(maxsize)
+                inbox._wake = functools.partial(super().put_nowait, _WAKE)
+
             def put_nowait(self, item: aiomqtt.Message) -> None:
-                if not inbox:
-                    super().put_nowait(item)
-                inbox.append(item)
+                inbox.add(item.topic.value, _bytes(item.payload))
 
         return _Queue
 
-    def take(self) -> list[aiomqtt.Message]:
-        messages = self._messages[:]
-        self._messages.clear()
+    def add(self, topic: str, payload: bytes) -> None:
+        if not self._messages and self._wake is not None:
+            self._wake()
+        self._messages.append((topic, payload))
+
+    def take(self) -> list[tuple[str, bytes]]:
+        messages, self._messages = self._messages, []
         return messages
 
 
-def _read_in_bursts(client: paho.Client) -> None:
-    """Let paho read every packet waiting on its socket, up to `READ_BURST`, when aiomqtt asks it for one.
-
-    paho reads one QoS 0 packet per `loop_read`, and aiomqtt calls it once per readable event: a loop turn per
-    message was most of the ingest's cost per message.
-    """
-    client.disable_logger()  # paho logs every packet it reads at debug level, even when unheard
-    one_packet = client.loop_read
-
-    def loop_read(max_packets: int = 1) -> MQTTErrorCode:
-        for _ in range(READ_BURST):
-            rc = one_packet(max_packets)
-            sock = client.socket()
-            if rc != MQTTErrorCode.MQTT_ERR_SUCCESS or sock is None or not select.select([sock], [], [], 0)[0]:
-                return rc
-        return MQTTErrorCode.MQTT_ERR_SUCCESS
-
-    client.loop_read = loop_read  # type: ignore[method-assign]
+_WAKE = aiomqtt.Message("wake", b"", 0, False, 0, None)
+"""What the inbox puts in aiomqtt's queue to wake the message loop; the loop reads the inbox, never this."""
 
 
 def _bytes(payload: Any) -> bytes:
