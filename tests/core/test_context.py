@@ -12,8 +12,12 @@ _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
 def _millis(value: str) -> int:
+    return _number(value[:10])
+
+
+def _number(value: str) -> int:
     number = 0
-    for char in value[:10]:
+    for char in value:
         number = number * 32 + _CROCKFORD.index(char)
     return number
 
@@ -22,6 +26,16 @@ def test_ulid_shape_and_alphabet() -> None:
     values = {ulid() for _ in range(1000)}
     assert len(values) == 1000
     assert all(_ULID.match(value) for value in values)
+
+
+def test_ulid_carries_all_80_random_bits_below_the_time() -> None:
+    decoded = [_number(ulid(1_700_000_000.123)) for _ in range(2000)]
+    assert all(value >> 80 == 1_700_000_000_123 for value in decoded)
+    ones = [0] * 80
+    for value in decoded:
+        for bit in range(80):
+            ones[bit] += value >> bit & 1
+    assert all(600 < count < 1400 for count in ones), ones  # each bit random: about half of 2000 set
 
 
 def test_ulid_encodes_the_timestamp_in_milliseconds() -> None:
