@@ -8,7 +8,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from tortoise import context as tortoise_context
 from tortoise.backends.base.config_generator import expand_db_url
@@ -19,6 +19,7 @@ from hub.config.validation import Secret
 from hub.core import clock
 
 from .models import SCHEMA_VERSION
+from .sqlite_session import SqliteSession
 
 __all__ = ["Database", "DatabaseUnavailable", "Dialect", "RecorderError", "SchemaMismatch", "Session"]
 
@@ -57,10 +58,6 @@ _SQLITE_PRAGMAS = {
     "wal_autocheckpoint": 10_000,
     "journal_size_limit": 64 * 1024 * 1024,
 }
-
-
-_SQLITE_VARIABLES = 32_766 if sqlite3.sqlite_version_info >= (3, 32, 0) else 999
-"""Parameters one SQLite statement may hold (SQLITE_MAX_VARIABLE_NUMBER's default)."""
 
 
 class RecorderError(Exception):
@@ -113,41 +110,32 @@ async def _sqlite_select(client: Any, sql: str, params: Sequence[Any]) -> list[R
             await cursor.close()
 
 
-class Session:
+class Session(Protocol):
     """One open transaction: every statement commits together or not at all."""
 
-    def __init__(self, client: Any, dialect: Dialect) -> None:
-        self._client = client
-        self._dialect = dialect
+    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
 
-    def _sql(self, sql: str) -> str:
-        return _numbered(sql) if self._dialect == "postgres" else sql
+    async def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
+
+    async def insert_rows(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """`INSERT ... VALUES (?, ...)` for every row."""
+
+
+class _PostgresSession:
+    """A transaction on Tortoise's asyncpg client: each statement is sent as it comes."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
 
     async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        return await _query(self._client, self._sql(sql), params)
+        return await _query(self._client, _numbered(sql), params)
 
     async def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         if rows:
-            await self._client.execute_many(self._sql(sql), list(rows))
+            await self._client.execute_many(_numbered(sql), list(rows))
 
     async def insert_rows(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        """`INSERT ... VALUES (?, ...)` for every row; on SQLite as few statements of many rows each.
-
-        SQLite's module releases the GIL around each statement step: `executemany` of a batch hands the GIL back
-        and forth once per row, and while the event loop is busy each handoff waits on it (a 500-row commit took
-        56 ms beside a busy loop instead of 2). One statement of many rows steps once.
-        """
-        if not rows:
-            return
-        if self._dialect != "sqlite":
-            await self.execute_many(sql, rows)
-            return
-        head, _, values = sql.partition(" VALUES ")
-        per_statement = _SQLITE_VARIABLES // len(rows[0])
-        for start in range(0, len(rows), per_statement):
-            chunk = rows[start : start + per_statement]
-            flat = [value for row in chunk for value in row]
-            await self._client.execute_query(f"{head} VALUES {','.join([values] * len(chunk))}", flat)
+        await self.execute_many(sql, rows)
 
 
 class Database:
@@ -264,10 +252,29 @@ class Database:
             raise DatabaseUnavailable(f"the recorder database {self.name} is not open")
         with _active(context):
             try:
-                async with context.db()._in_transaction() as client:
-                    yield Session(client, self.dialect)
+                if self.dialect == "sqlite":
+                    async with context.db().acquire_connection() as connection:
+                        session = SqliteSession(connection)
+                        try:
+                            yield session
+                        except BaseException:
+                            await self._roll_back(session)
+                            raise
+                        await session.commit()
+                else:
+                    async with context.db()._in_transaction() as client:
+                        yield _PostgresSession(client)
             except _DB_ERRORS as err:
                 raise DatabaseUnavailable(f"recorder database {self.name}: {err}") from err
+
+    @staticmethod
+    async def _roll_back(session: SqliteSession) -> None:
+        """Roll back after an error, which is what the caller hears about: a connection cut by `abort()` (or
+        broken by that error) cannot roll back and needs not, since closing it drops the transaction."""
+        try:
+            await session.rollback()
+        except (sqlite3.Error, OSError, ValueError) as err:  # aiosqlite: ValueError("Connection closed")
+            _LOGGER.debug("Rolling back on the recorder database: %s", err)
 
     async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         """One read outside a transaction of ours."""
