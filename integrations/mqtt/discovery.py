@@ -13,7 +13,7 @@ from hub.core import DeviceInfo, EntityDetails, slugify
 
 from .entities import Remote
 
-__all__ = ["DiscoveryTopic", "parse_config", "parse_topic"]
+__all__ = ["DiscoveryTopic", "Unusable", "json_value", "parse_config", "parse_topic"]
 
 PLATFORMS: frozenset[str] = frozenset({"sensor", "binary_sensor", "switch", "button"})
 # HA's discovery topic rule (ha-protocols.md 3.1); other characters make HA ignore the message too.
@@ -58,6 +58,21 @@ _DEVICE_ABBREVIATIONS = {
 }
 
 
+class Unusable(ValueError):
+    """A message that cannot be used, and why (logged by the ingest, at most once a minute per topic)."""
+
+
+def json_value(payload: bytes) -> Any:
+    try:
+        return json.loads(payload)
+    except UnicodeDecodeError as err:
+        raise Unusable("not UTF-8") from err
+    except ValueError as err:
+        raise Unusable(f"not JSON ({err})") from err
+    except RecursionError as err:  # nested too deep: junk too (tests/chaos/test_fuzz_mqtt_payloads.py)
+        raise Unusable("JSON nested too deep") from err
+
+
 @dataclass(frozen=True, slots=True)
 class DiscoveryTopic:
     """Where a discovery message came from: component, node id (may be empty) and object id."""
@@ -95,13 +110,10 @@ def _with_base(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def parse_config(where: DiscoveryTopic, payload: bytes) -> Iterator[Remote]:
-    """The entities a discovery message describes that we support; nothing for junk (HA ignores it too)."""
-    try:
-        raw = json.loads(payload)
-    except (ValueError, RecursionError):  # nesting too deep is junk too (tests/chaos/test_fuzz_mqtt_payloads.py)
-        return
+    """The entities a discovery message describes that we support; `Unusable` if it is not a JSON object."""
+    raw = json_value(payload)
     if not isinstance(raw, dict):
-        return
+        raise Unusable(f"expected a JSON object, got {type(raw).__name__}")
     data = _with_base(_expand(raw, _ABBREVIATIONS))
     if where.component == "device":
         components = data.get("components")

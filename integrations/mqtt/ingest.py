@@ -1,16 +1,21 @@
-"""`Ingest`: what each subscribed topic means, and the readings it changes (no network here)."""
+"""`Ingest`: what each subscribed topic means, and the readings it changes (no network here).
+
+A message that cannot be used (not UTF-8, not JSON where JSON is expected, no value at the JSON path, a value
+longer than a state holds) is logged, at most once a minute per topic, and never stops the messages after it.
+"""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from hub.core import EntityDetails, StateValue
+from hub.core.states import MAX_STATE_LENGTH
+from hub.log_limit import LogLimit, shown
 
 from .config import MqttIngestConfig, TopicEntity
-from .discovery import DiscoveryTopic, parse_config, parse_topic
+from .discovery import DiscoveryTopic, Unusable, json_value, parse_config, parse_topic
 from .entities import IngestSnapshot, Reading, Remote
 
 __all__ = ["Changes", "Ingest"]
@@ -43,11 +48,14 @@ def _topic_remote(entity: TopicEntity) -> Remote:
 class Ingest:
     """Readings by instance, and the routes from topics to the instances they feed."""
 
-    def __init__(self, config: MqttIngestConfig, node: str) -> None:
+    def __init__(self, config: MqttIngestConfig, node: str, junk: LogLimit) -> None:
         self._config = config
         self._node = node
+        self._junk = junk
         self.readings: dict[str, Reading] = {}
-        self._routes: dict[str, dict[str, set[str]]] = {"state": {}, "availability": {}, "attributes": {}}
+        self._routes: dict[str, dict[str, set[str]]] = {}
+        """Topic -> kind of message there (state, availability, attributes) -> the instances it feeds."""
+        self._discovery_root = f"{config.discovery_prefix}/" if config.discovery else None
         self._from_config: dict[str, list[str]] = {}
         self._last: dict[str, bytes] = {}
         """The latest payload of each routed topic: an entity joining a shared topic (the availability of a
@@ -57,7 +65,7 @@ class Ingest:
 
     def subscriptions(self) -> list[str]:
         """Every topic to subscribe to on (re)connect."""
-        topics = {topic for routes in self._routes.values() for topic in routes}
+        topics = set(self._routes)
         if self._config.discovery:
             prefix = self._config.discovery_prefix
             topics |= {f"{prefix}/+/+/config", f"{prefix}/+/+/+/config"}
@@ -71,36 +79,44 @@ class Ingest:
     def handle(self, topic: str, payload: bytes, changes: Changes | None = None) -> Changes:
         """One message, its effects added to `changes` (a batch's shared set) or to a new one."""
         changes = Changes() if changes is None else changes
-        if self._config.discovery:
+        if self._discovery_root is not None and topic.startswith(self._discovery_root):
             where = parse_topic(self._config.discovery_prefix, topic)
             if where is not None:
                 if where.node != self._node:  # our own node's configs: ingesting them would loop
                     self._configure(topic, where, payload, changes)
                 return changes
-        if any(topic in routes for routes in self._routes.values()):
+        routes = self._routes.get(topic)
+        if routes is not None:
             self._last[topic] = payload
-            self._apply(topic, payload, changes)
+            for kind, instances in routes.items():
+                for instance in instances:
+                    self._apply_one(topic, kind, instance, payload, changes)
         return changes
 
-    def _apply(self, topic: str, payload: bytes, changes: Changes) -> None:
-        """A message on a routed topic, for every instance it feeds."""
-        for kind, routes in self._routes.items():
-            for instance in routes.get(topic, ()):
-                self._apply_one(kind, instance, payload, changes)
-
-    def _apply_one(self, kind: str, instance: str, payload: bytes, changes: Changes) -> None:
+    def _apply_one(self, topic: str, kind: str, instance: str, payload: bytes, changes: Changes) -> None:
         remote = self.readings[instance].remote
         if kind == "state":
             if payload:  # HA ignores an empty state payload too
-                self._set(instance, changes, value=_parse(remote, payload))
+                try:
+                    value = _parse(remote, payload)
+                except Unusable as err:  # the entity reads unknown, as HA's does when its template fails
+                    self._unusable(topic, payload, err)
+                    value = None
+                self._set(instance, changes, value=value)
         elif kind == "availability":
             text = payload.decode(errors="replace")
             if text in (remote.payload_available, remote.payload_not_available):
                 self._set(instance, changes, available=text == remote.payload_available)
         else:
-            attributes = _json_object(payload)
-            if attributes is not None:
+            try:
+                attributes = _json_object(payload)
+            except Unusable as err:
+                self._unusable(topic, payload, err)
+            else:
                 self._set(instance, changes, attributes=attributes)
+
+    def _unusable(self, topic: str, payload: bytes, err: Unusable) -> None:
+        self._junk.warning(topic, "Unusable MQTT message on %s: %s; payload %s", topic, err, shown(payload))
 
     def _set(self, instance: str, changes: Changes, **fields: Any) -> None:
         reading = self.readings[instance]
@@ -110,7 +126,11 @@ class Ingest:
             changes.changed.add(instance)
 
     def _configure(self, topic: str, where: DiscoveryTopic, payload: bytes, changes: Changes) -> None:
-        remotes = list(parse_config(where, payload)) if payload else []
+        try:
+            remotes = list(parse_config(where, payload)) if payload else []
+        except Unusable as err:  # HA ignores it too, and keeps what the topic described before
+            self._unusable(topic, payload, err)
+            return
         old = self._from_config.pop(topic, [])
         new = [remote.instance for remote in remotes]
         for instance in old:
@@ -130,11 +150,11 @@ class Ingest:
         # With an availability topic the entity is unavailable until it says otherwise (HA does the same).
         self.readings[remote.instance] = Reading(remote, available=remote.availability_topic is None)
         for kind, topic in self._topics_of(remote):
-            if not any(topic in routes for routes in self._routes.values()):
+            if topic not in self._routes:
                 changes.subscribe.append(topic)
-            self._routes[kind].setdefault(topic, set()).add(remote.instance)
+            self._routes.setdefault(topic, {}).setdefault(kind, set()).add(remote.instance)
             if topic in self._last:
-                self._apply_one(kind, remote.instance, self._last[topic], changes)
+                self._apply_one(topic, kind, remote.instance, self._last[topic], changes)
         changes.changed.add(remote.instance)
 
     def _drop(self, instance: str, changes: Changes) -> None:
@@ -142,15 +162,17 @@ class Ingest:
         changes.changed.discard(instance)
         changes.restructured = True
         for kind, topic in self._topics_of(reading.remote):
-            route = self._routes[kind].get(topic)
-            if route is None:
+            routes = self._routes.get(topic)
+            route = routes.get(kind) if routes is not None else None
+            if routes is None or route is None:
                 continue
             route.discard(instance)
             if not route:
-                del self._routes[kind][topic]
-                if not any(topic in r for r in self._routes.values()):
-                    changes.unsubscribe.append(topic)
-                    self._last.pop(topic, None)
+                del routes[kind]
+            if not routes:
+                del self._routes[topic]
+                changes.unsubscribe.append(topic)
+                self._last.pop(topic, None)
 
     @staticmethod
     def _topics_of(remote: Remote) -> list[tuple[str, str]]:
@@ -162,27 +184,33 @@ class Ingest:
         return [(kind, topic) for kind, topic in pairs if topic]
 
 
-def _json_object(payload: bytes) -> dict[str, Any] | None:
-    try:
-        data = json.loads(payload)
-    except (ValueError, RecursionError):  # nesting too deep is junk too (tests/chaos/test_fuzz_mqtt_payloads.py)
-        return None
-    return data if isinstance(data, dict) else None
+def _json_object(payload: bytes) -> dict[str, Any]:
+    data = json_value(payload)
+    if not isinstance(data, dict):
+        raise Unusable(f"expected a JSON object, got {type(data).__name__}")
+    return data
 
 
 def _parse(remote: Remote, payload: bytes) -> StateValue:
     """A state payload as a value: the text, or the value at the JSON path; on/off for two-state platforms."""
-    value: Any = payload.decode(errors="replace")
+    try:
+        value: Any = payload.decode()
+    except UnicodeDecodeError as err:
+        raise Unusable("not UTF-8") from err
     if remote.json_path:
+        value = json_value(payload)
         try:
-            value = json.loads(value)
             for part in remote.json_path:
                 value = value[int(part)] if isinstance(value, list) else value[part]
-        except (ValueError, RecursionError, KeyError, IndexError, TypeError):
-            return None
+        except (ValueError, KeyError, IndexError, TypeError) as err:
+            raise Unusable(f"no value at {'.'.join(remote.json_path)}") from err
     if remote.platform in ("binary_sensor", "switch"):
         text = str(value)
-        return True if text == remote.payload_on else False if text == remote.payload_off else None
-    if isinstance(value, bool | int | float | str):
-        return value if value != "" else None
-    return None
+        if text not in (remote.payload_on, remote.payload_off):
+            raise Unusable(f"neither {remote.payload_on} nor {remote.payload_off}")
+        return text == remote.payload_on
+    if not isinstance(value, bool | int | float | str):
+        raise Unusable(f"expected a number or text, got {type(value).__name__}")
+    if isinstance(value, str) and len(value) > MAX_STATE_LENGTH:
+        raise Unusable(f"{len(value)} characters, more than a state holds ({MAX_STATE_LENGTH})")
+    return value if value != "" else None

@@ -77,7 +77,7 @@ class MqttIngest(Integration[MqttIngestConfig, IngestSnapshot]):
             async with client:
                 PublishReader(client._client, self._inbox.add, self._junk).install()
                 self._client = client
-                self._ingest = Ingest(config, self.ctx.node)
+                self._ingest = Ingest(config, self.ctx.node, self._junk)
                 self.ctx.logger.info("Reading %s", where)
                 yield
         except aiomqtt.MqttError as err:

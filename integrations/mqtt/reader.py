@@ -34,6 +34,8 @@ a MiB, and the broker allows 256 MiB."""
 _PEEK = 2 + 65_535 + 2
 """Bytes of a PUBLISH body that hold its topic (at most 65,535 bytes) and packet id, whatever its size."""
 _PUBLISH = 0x30
+_OK = MQTTErrorCode.MQTT_ERR_SUCCESS
+"""paho's enum member, looked up once (reading it off the class costs 0.2 µs each time on Python 3.11)."""
 
 
 def _fresh_packet() -> dict[str, object]:
@@ -87,7 +89,7 @@ class PublishReader:
         if size:
             client._last_bytes_received = time.monotonic()  # paho's keepalive clock (its `time_func`)
         if self._size < self._need or not self._parts:
-            return MQTTErrorCode.MQTT_ERR_SUCCESS
+            return _OK
         data = b"".join(self._parts)
         self._parts, self._size = [], 0
         rc = self._packets(data)
@@ -137,11 +139,11 @@ class PublishReader:
             if rc:
                 return rc
             pos = at + length
-        return MQTTErrorCode.MQTT_ERR_SUCCESS
+        return _OK
 
     def _wait(self, rest: bytes, need: int) -> MQTTErrorCode:
         self._parts, self._size, self._need = [rest], len(rest), need
-        return MQTTErrorCode.MQTT_ERR_SUCCESS
+        return _OK
 
     def _publish(self, command: int, body: bytes) -> MQTTErrorCode:
         """A QoS 0 or 1 PUBLISH: topic length, topic, packet id (QoS 1 only), payload."""
@@ -176,7 +178,7 @@ class PublishReader:
     def _acknowledge(self, command: int, body: bytes, payload_at: int) -> MQTTErrorCode:
         if command & 0x02:  # QoS 1: the packet id is the two bytes before the payload
             return self._client._send_puback(int.from_bytes(body[payload_at - 2 : payload_at], "big"))
-        return MQTTErrorCode.MQTT_ERR_SUCCESS
+        return _OK
 
     def _to_paho(self, command: int, body: bytes) -> MQTTErrorCode:
         client = self._client

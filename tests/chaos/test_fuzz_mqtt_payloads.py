@@ -154,5 +154,5 @@ def test_known_junk_is_dropped(hub: HubProcess, publisher: paho.Client) -> None:
     _wait_for_state(hub, "sensor.chaos_ups_load", "42")
     log = hub.log()
     assert "Ignored MQTT command on homelab/chaos/nothing_here/set" in log
-    assert "sensor.chaos_temp has 300 characters" in log
+    assert "Unusable MQTT message on lab/temp: 300 characters, more than a state holds (255)" in log
     assert not unexpected_errors(log), "\n".join(unexpected_errors(log))

@@ -7,24 +7,25 @@ import logging
 
 from hub.core import Core, HubError, RegistryEntry
 from hub.entity_commands import run_command
+from hub.log_limit import LogLimit, shown
 
 from .topics import Topics
 
 __all__ = ["CommandRouter"]
 
 _LOGGER = logging.getLogger(__name__)
-_SHOWN = 40
-"""Characters of a refused payload put in the log: enough to recognise it, never a flood."""
 
 
 class CommandRouter:
-    """Only payloads an entity declares (`ON`, `OFF`, `PRESS`) are carried out; anything else is logged and dropped."""
+    """Only payloads an entity declares (`ON`, `OFF`, `PRESS`) are carried out; anything else is dropped and
+    logged, at most once a minute per topic."""
 
     def __init__(self, core: Core, topics: Topics) -> None:
         self._core = core
         self._topics = topics
         self._targets: dict[str, str] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._refused = LogLimit(_LOGGER)
 
     def learn(self, entry: RegistryEntry) -> None:
         if entry.node == self._topics.node and entry.commands and entry.platform in ("switch", "button"):
@@ -38,14 +39,18 @@ class CommandRouter:
         object_id = self._topics.object_id_of_command(topic)
         entity_id = self._targets.get(object_id) if object_id is not None else None
         if entity_id is None:
-            _LOGGER.warning("Ignored MQTT command on %s: no entity here accepts commands there", topic)
+            self._refused.warning(topic, "Ignored MQTT command on %s: no entity here accepts commands there", topic)
             return
         entry = self._core.entities.get(entity_id)
         text = _text(payload)
         if entry is None or text is None or text not in entry.commands:
-            shown = repr(payload)[:_SHOWN]
+            excerpt = shown(
+                payload if text is None and isinstance(payload, bytes | bytearray) else text or repr(payload)
+            )
             accepted = ", ".join(entry.commands) if entry is not None else "none"
-            _LOGGER.warning("Ignored MQTT command %s for %s: accepts only %s", shown, entity_id, accepted)
+            self._refused.warning(
+                topic, "Ignored MQTT command on %s for %s: %s; accepts only %s", topic, entity_id, excerpt, accepted
+            )
             return
         _LOGGER.info("MQTT command %s for %s", text, entity_id)
         task = asyncio.get_running_loop().create_task(self._run(entity_id, text), name=f"mqtt-command:{entity_id}")

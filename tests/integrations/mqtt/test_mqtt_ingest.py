@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -90,6 +91,45 @@ async def test_configured_topics_plain_and_json(mosquitto: ServerProcess, tmp_pa
         await wait_for(lambda: _state(core, "binary_sensor.central_door") == "off", what="door off")
         await wait_for(lambda: _state(core, "sensor.central_ups_load") == "unknown", what="junk -> unknown")
         assert _state(core, "sensor.central_garage_temp") == "21.5"  # an empty payload is ignored, as in HA
+
+
+async def test_junk_is_logged_once_per_topic_and_ingest_goes_on(
+    mosquitto: ServerProcess, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    options = f"""    port: {mosquitto.port}
+    discovery: true
+    topics:
+      - {{topic: lab/temp, name: Temp, key: temp}}
+      - {{topic: lab/ups, name: UPS load, key: ups_load, json_path: ups.0.load}}
+      - {{topic: lab/door, name: Door, key: door, platform: binary_sensor}}
+"""
+    huge = b"x" * 2_000_000
+    async with ingesting(tmp_path, options) as core:
+        await _publish(mosquitto.port, ("lab/door", "ON"))
+        await wait_for(lambda: _state(core, "binary_sensor.central_door") == "on", what="the door's first reading")
+        await _publish(
+            mosquitto.port,
+            *[("lab/ups", "not json")] * 50,
+            ("lab/temp", huge),
+            ("lab/temp", "y" * 300),
+            ("homeassistant/sensor/pi/bad/config", "{not json"),
+            ("lab/door", b"\xff\xfe\x00"),
+            ("lab/door", "ajar"),
+        )
+        await wait_for(lambda: _state(core, "binary_sensor.central_door") == "unknown", what="the last junk read")
+        await _publish(mosquitto.port, ("lab/ups", {"ups": [{"load": 12}]}), ("lab/temp", "20.5"), ("lab/door", "ON"))
+        await wait_for(lambda: _state(core, "binary_sensor.central_door") == "on", what="good readings after junk")
+        assert (_state(core, "sensor.central_ups_load"), _state(core, "sensor.central_temp")) == ("12", "20.5")
+    # One line per topic a minute, whatever the junk, saying the topic, why, and at most 40 bytes of it.
+    lines = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert lines == [
+        "Unusable MQTT message on lab/ups: not JSON (Expecting value: line 1 column 1 (char 0)); "
+        "payload b'not json' (8 bytes)",
+        "Dropped MQTT message on lab/temp: a packet of 2000012 bytes, more than the 1048576 accepted",
+        "Unusable MQTT message on homeassistant/sensor/pi/bad/config: not JSON (Expecting property name enclosed "
+        "in double quotes: line 1 column 2 (char 1)); payload b'{not json' (9 bytes)",
+        "Unusable MQTT message on lab/door: not UTF-8; payload b'\\xff\\xfe\\x00' (3 bytes)",
+    ]
 
 
 def _config(node: str, object_id: str, **extra: Any) -> dict[str, Any]:
