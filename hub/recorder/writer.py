@@ -24,7 +24,8 @@ _RETRY = Backoff(initial=0.5, factor=2.0, cap=30.0)
 
 
 class Writer:
-    """Commits what the bus fires: every `commit_interval`, or at once when `max_batch` rows wait.
+    """Commits what the bus fires: every `commit_interval` (counted from the start of the last commit, so a slow
+    commit is followed by the next at once), or at once when `max_batch` rows wait.
 
     The buffer holds at most `buffer_size` events while the database is slow or away; past that, new events are
     dropped and counted (never silently), so what is kept stays a contiguous history from the outage on.
@@ -94,10 +95,15 @@ class Writer:
 
     async def run(self) -> None:
         """Write until `stop()`; a failing database is retried with backoff while the buffer holds the rows."""
+        started = clock.monotonic()
         while not self._stopping:
-            delay = self._interval if self._failures == 0 else _RETRY.delay(self._failures)
+            # The interval runs from the start of the last cycle: a commit that took longer than it is followed by
+            # the next at once, rather than by a whole interval more of waiting rows.
+            since = clock.monotonic() - started
+            delay = _RETRY.delay(self._failures) if self._failures else self._interval - since
             await clock.sleep_or_wake(delay, self._wake)
             self._wake.clear()
+            started = clock.monotonic()
             await self.write_pending()
             if self.on_cycle is not None:
                 self.on_cycle()
