@@ -159,6 +159,12 @@ class Database:
         return f"postgres://{creds.get('host')}:{creds.get('port')}/{creds.get('database')}"
 
     @property
+    def sqlite_file(self) -> Path | None:
+        """The SQLite database's file; None for PostgreSQL and an in-memory database."""
+        path = self._config["credentials"]["file_path"] if self.dialect == "sqlite" else ":memory:"
+        return None if path == ":memory:" else Path(path)
+
+    @property
     def connected(self) -> bool:
         return self._context is not None
 

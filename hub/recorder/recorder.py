@@ -15,6 +15,7 @@ from hub.config.validation import Secret
 from hub.core import MATCH_ALL, Core, DeviceInfo, Event, RegistryEntry, clock, entity_id_for
 from hub.health import Health
 
+from .checkpoint import Checkpointer
 from .database import Database, DatabaseUnavailable
 from .history import History
 from .purge import purge
@@ -55,6 +56,8 @@ class Recorder:
         )
         self.history = History(self.db, lambda: self.writer.rows.entity_ids.known)
         self.statistics = StatisticsCompiler(self.db, core)
+        sqlite_file = self.db.sqlite_file
+        self._checkpointer = Checkpointer(sqlite_file) if sqlite_file is not None else None
         self.dropped_entity_id = entity_id_for("sensor", core.node, "recorder_dropped")
         self._published_drops = -1
         self._stopping = asyncio.Event()
@@ -65,7 +68,7 @@ class Recorder:
         stop listening, write what is buffered, then close."""
         await self._open()
         self._register_drop_entity()
-        self.writer.on_cycle = self._publish_drops
+        self.writer.on_cycle = self._after_cycle
         unsubscribe = self._core.bus.listen(MATCH_ALL, self.writer.listen)
         tasks = [
             asyncio.create_task(self.writer.run(), name="recorder-writer"),
@@ -80,6 +83,8 @@ class Recorder:
             self.writer.stop()
             await asyncio.gather(*tasks, return_exceptions=True)
             await self.writer.flush(within=self._config.shutdown_timeout.total_seconds())
+            if self._checkpointer is not None:
+                await self._checkpointer.stop()
             await self.db.close()
             _LOGGER.info(
                 "Recorder stopped: %d rows written, %d events dropped", self.writer.written, self.writer.dropped
@@ -117,6 +122,11 @@ class Recorder:
             )
         )
         self._publish_drops()
+
+    def _after_cycle(self) -> None:
+        self._publish_drops()
+        if self._checkpointer is not None:
+            self._checkpointer.after_commits(self.writer.written)
 
     def _publish_drops(self) -> None:
         dropped = self.writer.dropped
