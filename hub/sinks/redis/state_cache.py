@@ -50,10 +50,12 @@ class StateJsonCache:
         self, state: State, own: dict[str, tuple[State, bytes]], other: dict[str, tuple[State, bytes]]
     ) -> bytes:
         entity_id = state.entity_id
-        for slots in (own, other):
-            cached = slots.get(entity_id)
-            if cached is not None and cached[0] is state:
-                return cached[1]
+        cached = own.get(entity_id)
+        if cached is not None and cached[0] is state:
+            return cached[1]
+        cached = other.get(entity_id)
+        if cached is not None and cached[0] is state:
+            return cached[1]
         encoded = state_json(state)
         if self._states.get(entity_id) is not None:
             own[entity_id] = (state, encoded)
