@@ -176,7 +176,13 @@ class Bridge:
             if self._config.discovery and self._config.discovery_mode == "component":
                 link.publish(self._topics.component_config(entry), b"", qos.discovery, True)
         if self._config.discovery and self._config.discovery_mode == "device":
-            self._publish_devices(link, {e.device.identifier for e in removed.values()}, removed)
+            devices = {e.device.identifier for e in removed.values()}
+            self._publish_devices(link, devices, removed)
+            # Then each device again without the removed components, so its retained message no longer
+            # names them (3.5: send the component as its platform alone, then re-send without it).
+            for entry in self._core.entities:
+                if entry.node == self._topics.node and entry.device.identifier in devices:
+                    self._configs[entry.entity_id] = None
 
     def _publish_configs(self, link: Link) -> None:
         if not self._configs:

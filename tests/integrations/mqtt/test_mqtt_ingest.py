@@ -15,13 +15,15 @@ import pytest
 
 from hub.backoff import set_testing
 from hub.config import load_config
+from hub.config.models import MqttConfig
 from hub.core import Core, DeviceInfo
 from hub.entity_commands import run_command
 from hub.health import HealthRegistry
 from hub.host import IntegrationHost
+from hub.sinks.mqtt import mqtt_sink
 from integrations.mqtt import MqttIngest
 from tests.fixtures.process import ServerProcess
-from tests.sinks.mqtt.mqtttools import recording, wait_for
+from tests.sinks.mqtt.mqtttools import make_core, recording, wait_for
 
 HOST = DeviceInfo(identifier="central", name="Central")
 
@@ -227,3 +229,28 @@ async def test_discovered_switch_and_button_take_commands(mosquitto: ServerProce
         await run_command(core, "button.plug1_restart", "PRESS")
         await wait_for(lambda: seen.payload("plug1/restart") == b"reboot", what="press sent")
         assert seen.payload("plug1/set") == b"0"
+
+
+async def test_device_discovery_from_another_hub(mosquitto: ServerProcess, tmp_path: Path) -> None:
+    """A node publishing in `discovery_mode: device` is ingested like one publishing per component."""
+    node, _ = make_core("nas")
+    sink_config = MqttConfig(port=mosquitto.port, discovery_mode="device", birth_delay="10ms")
+    options = f"    port: {mosquitto.port}\n    discovery: true\n"
+    async with (
+        mqtt_sink(node, sink_config, HealthRegistry().create("mqtt", "sink"), version="0.1.0"),
+        ingesting(tmp_path, options) as core,
+    ):
+        await wait_for(lambda: _state(core, "button.nas_docker_nginx_restart") is not None, what="nginx components")
+        await wait_for(lambda: _state(core, "sensor.nas_cpu_percent") == "12.5", what="the host's sensor")
+        assert _state(core, "switch.nas_docker_nginx_power") == "on"
+        entry = core.entities.get("binary_sensor.nas_docker_nginx_running")
+        assert entry is not None
+        assert (entry.node, entry.device.identifier, entry.device.via_device) == ("nas", "nas_docker_nginx", "nas")
+        node.entities.remove("switch.nas_docker_nginx_power")
+        await wait_for(lambda: core.entities.get("switch.nas_docker_nginx_power") is None, what="one component gone")
+        assert _state(core, "binary_sensor.nas_docker_nginx_running") == "on"
+        for entity_id in ("binary_sensor.nas_docker_nginx_running", "button.nas_docker_nginx_restart"):
+            node.entities.remove(entity_id)
+        await wait_for(lambda: core.entities.get("button.nas_docker_nginx_restart") is None, what="device gone")
+        assert core.entities.get("binary_sensor.nas_docker_nginx_running") is None
+        assert _state(core, "sensor.nas_cpu_percent") == "12.5"

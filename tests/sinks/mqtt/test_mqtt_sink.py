@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -218,3 +219,82 @@ async def test_broker_down_then_back_reconnects_and_republishes(mosquitto: Serve
         assert seen.json("homeassistant/sensor/nas/nas_load/config")["unique_id"] == "nas_test_load"
         assert bridge.published > 0
     assert sink_health.consecutive_errors == 0
+
+
+async def test_device_discovery_one_message_per_device(mosquitto: ServerProcess) -> None:
+    """discovery_mode: device (Home Assistant 2024.12+), checked against ha-protocols.md 3.5 field by field."""
+    core, _ = make_core()
+    config = _config(mosquitto, discovery_mode="device")
+    nginx_topic = "homeassistant/device/nas/nas_docker_nginx/config"
+    async with running(core, config), recording(mosquitto.port, "homeassistant/#") as seen:
+        await wait_for(lambda: seen.payload(nginx_topic) not in (None, b""), what="the nginx device")
+        await wait_for(lambda: seen.payload("homeassistant/device/nas/nas/config") is not None, what="the host")
+        nginx = seen.json(nginx_topic)
+        assert nginx == {
+            "device": NGINX_DEVICE,
+            "origin": ORIGIN,
+            "availability_topic": "homelab/nas/availability",
+            "components": {
+                "nas_docker_nginx_running": {
+                    "platform": "binary_sensor",
+                    "name": "Running",
+                    "unique_id": "nas_test_docker_nginx_running",
+                    "object_id": "nas_docker_nginx_running",
+                    "default_entity_id": "binary_sensor.nas_docker_nginx_running",
+                    "json_attributes_topic": "homelab/nas/nas_docker_nginx_running/attributes",
+                    "state_topic": "homelab/nas/nas_docker_nginx_running/state",
+                    "device_class": "running",
+                    "payload_on": "on",
+                    "payload_off": "off",
+                },
+                "nas_docker_nginx_power": {
+                    "platform": "switch",
+                    "name": "Power",
+                    "unique_id": "nas_test_docker_nginx_power",
+                    "object_id": "nas_docker_nginx_power",
+                    "default_entity_id": "switch.nas_docker_nginx_power",
+                    "json_attributes_topic": "homelab/nas/nas_docker_nginx_power/attributes",
+                    "state_topic": "homelab/nas/nas_docker_nginx_power/state",
+                    "command_topic": "homelab/nas/nas_docker_nginx_power/set",
+                    "payload_on": "ON",
+                    "payload_off": "OFF",
+                    "state_on": "on",
+                    "state_off": "off",
+                },
+                "nas_docker_nginx_restart": {
+                    "platform": "button",
+                    "name": "Restart",
+                    "unique_id": "nas_test_docker_nginx_restart",
+                    "object_id": "nas_docker_nginx_restart",
+                    "default_entity_id": "button.nas_docker_nginx_restart",
+                    "json_attributes_topic": "homelab/nas/nas_docker_nginx_restart/attributes",
+                    "device_class": "restart",
+                    "command_topic": "homelab/nas/nas_docker_nginx_restart/set",
+                    "payload_press": "PRESS",
+                },
+            },
+        }
+        host = seen.json("homeassistant/device/nas/nas/config")
+        assert (host["device"], host["origin"]) == (HOST_DEVICE, ORIGIN)
+        assert host["components"]["nas_cpu_percent"]["expire_after"] == 30
+        assert [m.topic.value for m in seen.messages if "/device/" not in m.topic.value] == []  # no per-component
+
+        # One component goes: sent as its platform alone, then the device again without it.
+        before = len(seen.on(nginx_topic))
+        core.states.remove("switch.nas_docker_nginx_power")
+        core.entities.remove("switch.nas_docker_nginx_power")
+        await wait_for(lambda: len(seen.on(nginx_topic)) >= before + 2, what="removal, then the device without it")
+        marked, clean = (json.loads(bytes(m.payload)) for m in seen.on(nginx_topic)[before : before + 2])  # type: ignore[arg-type]
+        assert marked["components"]["nas_docker_nginx_power"] == {"platform": "switch"}
+        assert "nas_docker_nginx_running" in marked["components"]
+        assert set(clean["components"]) == {"nas_docker_nginx_running", "nas_docker_nginx_restart"}
+
+        # The device's last components go: an empty retained payload removes the device.
+        for entity_id in ("binary_sensor.nas_docker_nginx_running", "button.nas_docker_nginx_restart"):
+            core.states.remove(entity_id)
+            core.entities.remove(entity_id)
+        await wait_for(lambda: seen.payload(nginx_topic) == b"", what="an empty config for the device")
+    async with recording(mosquitto.port, "homeassistant/#") as later:
+        await wait_for(lambda: "homeassistant/device/nas/nas/config" in later.latest, what="retained replay")
+        await asyncio.sleep(0.2)
+    assert nginx_topic not in later.latest  # nothing retained: no ghost device
