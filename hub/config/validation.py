@@ -29,7 +29,7 @@ _SLUG = re.compile(r"^[a-z0-9]+(?:_[a-z0-9]+)*$")
 class StrictModel(BaseModel):
     """Base of every config model: frozen, and unknown keys are errors."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 def parse_duration(value: Any) -> timedelta:
