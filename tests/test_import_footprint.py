@@ -1,0 +1,42 @@
+"""What `homelab-hub run` imports, and in which order: an idle hub's resident memory is mostly its modules
+(bench/idle.py, docs/benchmarks.md "Idle cost")."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+# Records each top-level package as the interpreter first looks for it, then imports what `run` imports.
+_PROBE = """
+import sys
+
+order = []
+
+
+class Spy:
+    def find_spec(self, name, path=None, target=None):
+        if "." not in name:
+            order.append(name)
+        return None
+
+
+sys.meta_path.insert(0, Spy())
+import hub.cli
+import hub.runtime
+
+print(" ".join(order))
+"""
+
+
+def _first_imports() -> list[str]:
+    result = subprocess.run([sys.executable, "-c", _PROBE], capture_output=True, text=True, check=True, timeout=60)
+    return result.stdout.split()
+
+
+def test_run_loads_tortoise_before_aiohttp_and_no_optional_client() -> None:
+    order = _first_imports()
+    # Tortoise parses its own source at import (~4 MB for a moment): aiohttp, loaded after, fills that space;
+    # loaded before, the space stayed a 1.6 MB hole in the idle hub's heap.
+    assert order.index("tortoise") < order.index("aiohttp")
+    # Redis, MQTT, PostgreSQL and Docker clients load only when the config names them.
+    assert not {"redis", "aiomqtt", "paho", "asyncpg", "docker"} & set(order)
