@@ -193,11 +193,12 @@ def _json_object(payload: bytes) -> dict[str, Any]:
 
 def _parse(remote: Remote, payload: bytes) -> StateValue:
     """A state payload as a value: the text, or the value at the JSON path; on/off for two-state platforms."""
-    try:
-        value: Any = payload.decode()
-    except UnicodeDecodeError as err:
-        raise Unusable("not UTF-8") from err
-    if remote.json_path:
+    if not remote.json_path:
+        try:
+            value: Any = payload.decode()
+        except UnicodeDecodeError as err:
+            raise Unusable("not UTF-8") from err
+    else:
         value = json_value(payload)
         try:
             for part in remote.json_path:

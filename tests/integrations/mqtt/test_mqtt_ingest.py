@@ -125,11 +125,11 @@ async def test_junk_is_logged_once_per_topic_and_ingest_goes_on(
     # One line per topic a minute, whatever the junk, saying the topic, why, and at most 40 bytes of it.
     lines = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert lines == [
-        "Unusable MQTT message on lab/ups: not JSON (Expecting value: line 1 column 1 (char 0)); "
+        "Unusable MQTT message on lab/ups: not JSON (invalid literal, expected 'null': line 1 column 1 (char 0)); "
         "payload b'not json' (8 bytes)",
         "Dropped MQTT message on lab/temp: a packet of 2000012 bytes, more than the 1048576 accepted",
-        "Unusable MQTT message on homeassistant/sensor/pi/bad/config: not JSON (Expecting property name enclosed "
-        "in double quotes: line 1 column 2 (char 1)); payload b'{not json' (9 bytes)",
+        "Unusable MQTT message on homeassistant/sensor/pi/bad/config: not JSON (unexpected character, expected a "
+        "string key: line 1 column 2 (char 1)); payload b'{not json' (9 bytes)",
         "Unusable MQTT message on lab/door: not UTF-8; payload b'\\xff\\xfe\\x00' (3 bytes)",
     ]
 
