@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from hub.config import ConfigErrors, load_config
 
 from .integration import discover_integrations
+from .malloc_arenas import share_helper_thread_arena
 from .version import hub_version
 
 if TYPE_CHECKING:
@@ -122,6 +123,7 @@ def _run(directory: Path, log_level: str | None) -> int:
             print(str(error), file=sys.stderr)
         return 1
     _setup_logging(log_level or config.hub.log_level)
+    share_helper_thread_arena()
     from .runtime import Hub
 
     hub = Hub(config, discover_integrations())
