@@ -46,15 +46,16 @@ def _add_postgres_errors() -> None:
 # (the issue asks for both). Incremental auto-vacuum, set before the first table exists, lets the purge hand
 # freed pages back without a full VACUUM that would lock the database for minutes.
 # Write speed (bench/recorder.py): each commit of 500 entities' rows dirties a leaf page per entity in the
-# `(metadata_id, last_updated_ts)` index. A 32 MiB page cache keeps those pages in memory instead of 2 MiB;
-# checkpointing every 10,000 WAL pages instead of 1,000 copies a page rewritten by many commits once, and an
-# fsync per checkpoint ten times less often; the WAL file is kept at up to 64 MiB instead of being truncated
-# to Tortoise's 16 KiB after each checkpoint and grown again.
+# `(metadata_id, last_updated_ts)` index. An 8 MiB page cache keeps those pages in memory instead of 2 MiB; 32 MiB
+# wrote no faster once checkpoints ran beside the writer (checkpoint.py), and took 9 minutes at 500 changes/s to
+# fill, the RSS growing all that time (bench/soak.py). The writer's own checkpoint every 10,000 WAL pages instead
+# of 1,000 is the bound on the WAL for a writer that commits back to back; the WAL file is kept at up to 64 MiB
+# instead of being truncated to Tortoise's 16 KiB after each checkpoint and grown again.
 _SQLITE_PRAGMAS = {
     "journal_mode": "WAL",
     "synchronous": "NORMAL",
     "auto_vacuum": "INCREMENTAL",
-    "cache_size": -32_768,
+    "cache_size": -8_192,
     "wal_autocheckpoint": 10_000,
     "journal_size_limit": 64 * 1024 * 1024,
 }
