@@ -7,7 +7,7 @@ connection in a thread of the default executor, right after a commit, so it is u
 commit starts: in WAL mode a passive checkpoint never blocks the writer or a reader, and the next commit after a
 complete one starts the WAL over from its beginning. `wal_autocheckpoint` stays on the writer's connection as
 the bound on the WAL's size, for a writer that commits back to back and never lets a checkpoint finish
-between two commits; the pages this checkpointer copied are not copied again by it.
+between two commits; the writer's checkpoint then skips the pages already copied here.
 """
 
 from __future__ import annotations
