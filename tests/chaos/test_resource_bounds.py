@@ -14,10 +14,11 @@ import pytest
 from tests.chaos.chaostools import HubProcess, LoadDriver, PingMonitor, unexpected_errors
 
 SILENT_CLIENTS = 1000
-SILENT_RATE = 5
-"""Changes/s while the silent clients hold on. Each change costs ~20-25 us per subscribed client (one frame
-each), in one burst that a normal client's ping waits behind: at 1,000 subscribers the 250 ms bound holds at
-5 changes/s with margin, is marginal at 10/s and fails at 20/s (docs/reliability.md has the figures)."""
+SILENT_RATE = 20
+"""Changes/s while the silent clients hold on. Every subscription reads one shared log of changes and each
+connection gets at most a frame per 20 ms, so 1,000 subscribers cost the hub a few frames per loop turn, not one
+per change each: on a quiet machine ~180-200 changes/s are sustained with pings p99 under 160 ms (was 5 changes/s
+before the shared log); 20 leaves room for a busy CI machine (docs/reliability.md has the figures)."""
 RSS_BOUND_MB = 200
 """What the hub may use through every test here (it starts near 60 MB): stated in docs/reliability.md."""
 PING_P99 = 0.25
