@@ -39,7 +39,7 @@ _LOGGER = logging.getLogger(__name__)
 _GC_THRESHOLDS = (20_000, 20, 20)
 """Collect the young generation every 20,000 allocations, not 700: at 2,000 changes/s with every sink on, the
 defaults spent 10-20 % of the hub's CPU in the collector, and full collections paused it for up to 230-320 ms,
-past the 250 ms latency budget; frozen and with these, 2.5 % and under 80 ms (bench/e2e.py, docs/benchmarks.md)."""
+past the 250 ms latency budget; frozen and with these, 2.5 % and under 80 ms (bench/e2e/, docs/benchmarks.md)."""
 
 
 def _settle_heap() -> None:

@@ -33,7 +33,7 @@ def _default(value: Any) -> Any:
 _dumps_stdlib = partial(json.dumps, default=_default, separators=(",", ":"), allow_nan=False)
 
 # orjson, as Home Assistant's own encoder: with every sink on, the standard library's encoder of the events sent to
-# `subscribe_events` clients and of the `subscribe_entities` diffs was the hub's largest cost (bench/e2e.py,
+# `subscribe_events` clients and of the `subscribe_entities` diffs was the hub's largest cost (bench/e2e/,
 # docs/benchmarks.md). Dataclasses and datetimes still go through `_default`, so the shapes are as before.
 _OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
 

@@ -1,7 +1,7 @@
 """`Checkpointer`: SQLite's WAL checkpoints, run beside the writer's commits instead of inside them.
 
 SQLite copies the WAL back into the database file (a checkpoint) in whichever commit finds the WAL past
-`wal_autocheckpoint` pages: that commit then takes 60-80 ms longer (bench/e2e.py at 5,000 changes/s), and every
+`wal_autocheckpoint` pages: that commit then takes 60-80 ms longer (bench/e2e/ at 5,000 changes/s), and every
 row waiting for it does too. Here a passive checkpoint runs about once a second on its own short-lived
 connection in a thread of the default executor, right after a commit, so it is usually done before the next
 commit starts: in WAL mode a passive checkpoint never blocks the writer or a reader, and the next commit after a

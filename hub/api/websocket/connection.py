@@ -41,7 +41,7 @@ _MAX_FRAME_MESSAGES: Final = 256
 _FRAME_INTERVAL: Final = 0.02
 """Seconds from one frame to the next at least: a connection that just sent waits this long for more to send.
 With 20 dashboards at 5,000 changes/s, a frame per client per change burst (every few ms) was a fifth of the hub's
-CPU in sends, and as much again in the clients (bench/e2e.py); the wait adds at most 20 ms to a 250 ms budget."""
+CPU in sends, and as much again in the clients (bench/e2e/); the wait adds at most 20 ms to a 250 ms budget."""
 _AUTH_SCHEMA: Final = {
     "type": Field((str,), required=True),
     "access_token": Field((str,)),

@@ -42,7 +42,7 @@ BATCH = 2000
 """Messages handed to paho between two drains: large enough to fill the socket, small enough to bound memory."""
 WRITE_INTERVAL = 0.02
 """Seconds from one write to the broker to the next at least: with an integration reporting every few ms, a send
-per burst was most of the sink's cost at 2,000 changes/s (bench/e2e.py); the wait adds at most 20 ms."""
+per burst was most of the sink's cost at 2,000 changes/s (bench/e2e/); the wait adds at most 20 ms."""
 _IN_CONFIG = frozenset({"friendly_name", "unit_of_measurement", "device_class", "state_class", "icon"})
 """Attributes the discovery config already carries; the JSON attributes topic holds the rest."""
 _BIRTH = b"online"

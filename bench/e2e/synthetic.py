@@ -1,6 +1,6 @@
 """The e2e benchmark's hub: a synthetic push integration whose sensors' states are their write times.
 
-Run by bench/e2e.py as a subprocess: .venv/bin/python -m bench._synthetic CONFIG_DIR
+Run by bench/e2e/ as a subprocess: .venv/bin/python -m bench.e2e.synthetic CONFIG_DIR
 
 The `synthetic` integration (known only to this launcher, passed to `Hub` in its `available` mapping) owns
 `entities` sensors. Its state text is the write time in integer microseconds since the epoch, unique across

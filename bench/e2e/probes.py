@@ -1,8 +1,8 @@
 """The e2e benchmark's measuring clients, one process per sink: each counts the changes it receives and their delay.
 
-Run by bench/e2e.py: .venv/bin/python -m bench._probes KIND ARG... with KIND one of `ws URL TOKEN CLIENTS`,
+Run by bench/e2e/: .venv/bin/python -m bench.e2e.probes KIND ARG... with KIND one of `ws URL TOKEN CLIENTS`,
 `redis URL STREAM`, `mqtt PORT TOPIC`, `db URL`. Every synthetic state is its own write time in microseconds
-(bench/_synthetic.py), so a receipt's delay is its arrival time minus its payload. A probe prints `ready` once it
+(bench/e2e/synthetic.py), so a receipt's delay is its arrival time minus its payload. A probe prints `ready` once it
 is subscribed, then answers commands on stdin, one JSON line each:
 `reset T` starts a step (only stamps above T count from now on), `peek` gives the counts so far, `report`
 gives the counts and the delay percentiles of the step.

@@ -3,13 +3,13 @@
 Run from the repository root, as a module (so that bench/redis.py does not shadow the redis package):
 .venv/bin/python -m bench.e2e [--seconds 20] [--steps 1000,2000,5000,10000,20000] [--postgres] [--profile DIR]
 
-The hub runs as a subprocess (bench/_synthetic.py: the real `Hub` from a hub.yaml, with the benchmark's synthetic
+The hub runs as a subprocess (bench/e2e/synthetic.py: the real `Hub` from a hub.yaml, with the benchmark's synthetic
 push integration over 1,000 sensors), so its CPU and RSS are its own; the load is generated inside it, by that
 integration, as a push integration would. Every sink is on: the recorder on SQLite under a temp dir (or, with
 `--postgres`, a fresh database on postgresql://postgres@127.0.0.1:5432), Redis (a private redis-server on a free
 port), MQTT (a private Mosquitto on a free port), and the API with 20 `subscribe_entities` WebSocket clients
 (coalesced, as the dashboard) plus one `subscribe_events` client. The measuring clients are separate processes,
-one per sink (bench/_probes.py): every state is its own write time in microseconds, so each receipt gives its
+one per sink (bench/e2e/probes.py): every state is its own write time in microseconds, so each receipt gives its
 delay from `states.set`: recorder rows when a read of the database first sees them (read every 20 ms), Redis
 stream entries when XREAD returns them, MQTT state messages at a mosquitto_sub, WebSocket events at each client.
 
@@ -137,7 +137,7 @@ integrations:
 
 
 class _Probe:
-    """One measuring process (bench/_probes.py), asked by line, answering in JSON lines."""
+    """One measuring process (bench/e2e/probes.py), asked by line, answering in JSON lines."""
 
     def __init__(self, name: str, process: asyncio.subprocess.Process) -> None:
         self.name = name
@@ -163,7 +163,7 @@ async def _probes(specs: dict[str, list[str]]) -> AsyncIterator[list[_Probe]]:
         for name, argv in specs.items():
             process = await stack.enter_async_context(
                 _process(
-                    sys.executable, "-m", "bench._probes", name, *argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE
+                    sys.executable, "-m", "bench.e2e.probes", name, *argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE
                 )
             )
             probes.append(_Probe(name, process))
@@ -369,7 +369,7 @@ async def _bench(args: argparse.Namespace) -> dict[str, Any]:
         http = _free_port()
         async with _servers(tmp) as (redis, mqtt, servers), _database(tmp, args.postgres) as (db_url, probe_db_url):
             (tmp / "hub.yaml").write_text(_hub_yaml(args, tmp, http, redis, mqtt, db_url))
-            async with _process(sys.executable, "-m", "bench._synthetic", str(tmp)) as process:
+            async with _process(sys.executable, "-m", "bench.e2e.synthetic", str(tmp)) as process:
                 hub = _Hub(f"http://127.0.0.1:{http}", token, process.pid)
                 try:
                     await hub.wait_ready(f"sensor.{NODE}_s{args.entities - 1:04d}")
