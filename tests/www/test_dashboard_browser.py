@@ -156,7 +156,13 @@ async def test_history_chart_with_hover(browser: Browser, lab: DashboardHub) -> 
         chart = page.locator("svg.chart")
         # One point per recorded row, and one carrying the current state to the right edge.
         await expect(chart).to_have_attribute("data-points", str(rows + 1))
+        # The chart is redrawn as its data and size settle: a box read mid-redraw is None, so ask again.
         box = await chart.bounding_box()
+        for _ in range(50):
+            if box is not None:
+                break
+            await asyncio.sleep(0.1)
+            box = await chart.bounding_box()
         assert box is not None
         await page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] / 2)
         await expect(page.locator(".chart-tip strong")).to_contain_text("°C")
