@@ -25,9 +25,6 @@ _LOGGER = logging.getLogger(__name__)
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
-EXPIRE_AFTER_INTERVALS = 3
-"""An entity not refreshed for this many poll intervals is stale (MQTT `expire_after`)."""
-
 
 class _Context:
     """The `IntegrationContext` one integration gets."""
@@ -89,7 +86,6 @@ class IntegrationHost:
             domain=cls.domain,
             descriptions=cls.entities,
             default_device=self.integration.device() or host_device,
-            expire_after=interval * EXPIRE_AFTER_INTERVALS if cls.polls() else None,
         )
         spec = PollerSpec(entry.id, interval, entry.timeout.total_seconds())
         self.poller = (

@@ -69,14 +69,12 @@ class SnapshotWriter:
         domain: str,
         descriptions: Iterable[EntityDescription[Any]],
         default_device: DeviceInfo,
-        expire_after: float | None = None,
     ) -> None:
         self._core = core
         self._integration_id = integration_id
         self._domain = domain
         self._descriptions = tuple(descriptions)
         self._default_device = default_device
-        self._expire_after = expire_after
         self._slots: dict[str, _Slot] = {}
         self._detailed: dict[tuple[str, str], str] = {}
         """Entity id of each (description key, instance) whose id comes from `details`."""
@@ -172,7 +170,6 @@ class SnapshotWriter:
         if slot is None or slot.description is not description or slot.instance != instance:
             slot = _Slot(description, instance, entity_id)
             self._slots[entity_id] = slot
-        expire_after = details.expire_after if details.expire_after is not None else self._expire_after
         self._core.entities.add(
             RegistryEntry(
                 entity_id=entity_id,
@@ -188,7 +185,6 @@ class SnapshotWriter:
                 icon=details.icon or description.icon,
                 entity_category=details.entity_category or description.entity_category,
                 commands={payload: f"{self._domain}.{svc}" for payload, svc in description.commands.items()},
-                expire_after=expire_after,
             )
         )
         return slot

@@ -73,7 +73,6 @@ class EntityDetails:
     state_class: str | None = None
     icon: str | None = None
     entity_category: Literal["diagnostic", "config"] | None = None
-    expire_after: float | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -31,7 +31,6 @@ class RegistryEntry:
     icon: str | None = None
     entity_category: str | None = None
     commands: Mapping[str, str] = field(default_factory=dict)
-    expire_after: float | None = None
 
     @property
     def object_id(self) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -12,7 +11,7 @@ import orjson
 
 from hub.core import DeviceInfo, EntityDetails, slugify
 
-from .entities import Remote
+from .entities import Availability, AvailabilityMode, Remote
 
 __all__ = ["DiscoveryTopic", "Unusable", "json_value", "parse_config", "parse_topic"]
 
@@ -34,7 +33,7 @@ _ABBREVIATIONS = {
     "dev_cla": "device_class",
     "stat_cla": "state_class",
     "ent_cat": "entity_category",
-    "exp_aft": "expire_after",
+    "avty_mode": "availability_mode",
     "val_tpl": "value_template",
     "pl_on": "payload_on",
     "pl_off": "payload_off",
@@ -151,9 +150,7 @@ def _remote(where: DiscoveryTopic, data: Mapping[str, Any]) -> Iterator[Remote]:
         state_class=_string(data.get("state_class")) if platform == "sensor" else None,
         icon=_string(data.get("icon")),
         entity_category=_category(data.get("entity_category")),
-        expire_after=_seconds(data.get("expire_after")),
     )
-    availability_topic, available, not_available = _availability(data)
     payload_on = _string(data.get("payload_on")) or "ON"
     payload_off = _string(data.get("payload_off")) or "OFF"
     yield Remote(
@@ -167,9 +164,8 @@ def _remote(where: DiscoveryTopic, data: Mapping[str, Any]) -> Iterator[Remote]:
         payload_off=_string(data.get("state_off")) or payload_off,
         command_topic=command_topic,
         commands=_commands(platform, data, payload_on, payload_off),
-        availability_topic=availability_topic,
-        payload_available=available,
-        payload_not_available=not_available,
+        availability=_availability(data),
+        availability_mode=_availability_mode(data.get("availability_mode")),
         attributes_topic=_string(data.get("json_attributes_topic")),
     )
 
@@ -210,18 +206,32 @@ def _device(raw: Any, where: DiscoveryTopic) -> DeviceInfo:
     )
 
 
-def _availability(data: Mapping[str, Any]) -> tuple[str | None, str, str]:
-    """The single availability topic, or the first of an `availability` list (its `latest` mode by default)."""
+def _availability(data: Mapping[str, Any]) -> tuple[Availability, ...]:
+    """The `availability_topic`, or each topic of an `availability` list with its own payloads (HA's defaults
+    are the message's own `payload_available` and `payload_not_available`, then `online` and `offline`)."""
     available = _string(data.get("payload_available")) or "online"
     not_available = _string(data.get("payload_not_available")) or "offline"
     topic = _string(data.get("availability_topic"))
+    if topic is not None:
+        return (Availability(topic, available, not_available),)
     items = data.get("availability")
-    if topic is None and isinstance(items, list) and items and isinstance(items[0], dict):
-        first = _expand(items[0], _ABBREVIATIONS)
-        topic = _string(first.get("topic"))
-        available = _string(first.get("payload_available")) or available
-        not_available = _string(first.get("payload_not_available")) or not_available
-    return topic, available, not_available
+    found: list[Availability] = []
+    for item in items if isinstance(items, list) else ():
+        options = _expand(item, _ABBREVIATIONS) if isinstance(item, dict) else {}
+        item_topic = _string(options.get("topic"))
+        if item_topic is not None:
+            found.append(
+                Availability(
+                    item_topic,
+                    _string(options.get("payload_available")) or available,
+                    _string(options.get("payload_not_available")) or not_available,
+                )
+            )
+    return tuple(found)
+
+
+def _availability_mode(value: Any) -> AvailabilityMode:
+    return value if value in ("all", "any") else "latest"
 
 
 def _json_path(template: Any) -> tuple[str, ...]:
@@ -240,9 +250,3 @@ def _string(value: Any) -> str | None:
 
 def _category(value: Any) -> Any:
     return value if value in ("diagnostic", "config") else None
-
-
-def _seconds(value: Any) -> float | None:
-    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value > 0:
-        return float(value)
-    return None

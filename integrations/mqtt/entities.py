@@ -4,11 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from hub.core import STATE_UNAVAILABLE, DeviceInfo, EntityDescription, EntityDetails, Platform, StateValue
 
-__all__ = ["ENTITIES", "IngestSnapshot", "Reading", "Remote"]
+__all__ = ["ENTITIES", "Availability", "AvailabilityMode", "IngestSnapshot", "Reading", "Remote"]
+
+AvailabilityMode = Literal["all", "any", "latest"]
+
+
+@dataclass(frozen=True, slots=True)
+class Availability:
+    """One availability topic of a remote entity and the payloads it says `available` and `not available` with."""
+
+    topic: str
+    payload_available: str = "online"
+    payload_not_available: str = "offline"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -26,9 +37,8 @@ class Remote:
     command_topic: str | None = None
     commands: Mapping[str, str] = field(default_factory=dict)
     """Our payload (ON, OFF, PRESS) -> the payload the remote expects on its command topic."""
-    availability_topic: str | None = None
-    payload_available: str = "online"
-    payload_not_available: str = "offline"
+    availability: tuple[Availability, ...] = ()
+    availability_mode: AvailabilityMode = "latest"
     attributes_topic: str | None = None
 
 
@@ -40,6 +50,19 @@ class Reading:
     value: StateValue = None
     available: bool = True
     attributes: Mapping[str, Any] = field(default_factory=dict)
+    heard: Mapping[str, bool] = field(default_factory=dict)
+    """What each availability topic said last (a topic not heard from yet counts as not available, as in HA)."""
+
+    def hearing(self, topic: str, available: bool) -> dict[str, Any]:
+        """The fields that change when `topic` says `available`: HA's rule for the entity's availability mode."""
+        heard = {**self.heard, topic: available}
+        mode = self.remote.availability_mode
+        if mode == "latest":
+            now = available
+        else:
+            said = [heard.get(item.topic, False) for item in self.remote.availability]
+            now = all(said) if mode == "all" else any(said)
+        return {"heard": heard, "available": now}
 
 
 @dataclass(frozen=True, slots=True)

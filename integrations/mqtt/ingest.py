@@ -105,8 +105,10 @@ class Ingest:
                 self._set(instance, changes, value=value)
         elif kind == "availability":
             text = payload.decode(errors="replace")
-            if text in (remote.payload_available, remote.payload_not_available):
-                self._set(instance, changes, available=text == remote.payload_available)
+            for item in remote.availability:
+                if item.topic == topic and text in (item.payload_available, item.payload_not_available):
+                    reading = self.readings[instance]
+                    self._set(instance, changes, **reading.hearing(topic, text == item.payload_available))
         else:
             try:
                 attributes = _json_object(payload)
@@ -148,7 +150,7 @@ class Ingest:
 
     def _add(self, remote: Remote, changes: Changes) -> None:
         # With an availability topic the entity is unavailable until it says otherwise (HA does the same).
-        self.readings[remote.instance] = Reading(remote, available=remote.availability_topic is None)
+        self.readings[remote.instance] = Reading(remote, available=not remote.availability)
         for kind, topic in self._topics_of(remote):
             if topic not in self._routes:
                 changes.subscribe.append(topic)
@@ -178,10 +180,14 @@ class Ingest:
     def _topics_of(remote: Remote) -> list[tuple[str, str]]:
         pairs = [
             ("state", remote.state_topic),
-            ("availability", remote.availability_topic),
+            *(("availability", item.topic) for item in remote.availability),
             ("attributes", remote.attributes_topic),
         ]
         return [(kind, topic) for kind, topic in pairs if topic]
+
+
+_HA_UNKNOWN = "None"
+"""The state payload Home Assistant reads as unknown (PAYLOAD_NONE); a hub publishes `unknown` so."""
 
 
 def _json_object(payload: bytes) -> dict[str, Any]:
@@ -214,4 +220,4 @@ def _parse(remote: Remote, payload: bytes) -> StateValue:
         raise Unusable(f"expected a number or text, got {type(value).__name__}")
     if isinstance(value, str) and len(value) > MAX_STATE_LENGTH:
         raise Unusable(f"{len(value)} characters, more than a state holds ({MAX_STATE_LENGTH})")
-    return value if value != "" else None
+    return value if value not in ("", _HA_UNKNOWN) else None

@@ -64,8 +64,6 @@ class MqttConfig(StrictModel):
     discovery_prefix: Annotated[str, topic_prefix()] = "homeassistant"
     discovery_mode: Literal["component", "device"] = "component"
     """`device` sends one message per device (Home Assistant 2024.12+ only); `component` works on every version."""
-    expire_after: bool = True
-    """Tell Home Assistant a polled entity is stale after a few missed polls (`expire_after`)."""
     qos: MqttQos = MqttQos()
     birth_delay: Duration = timedelta(seconds=1)
     """Longest random wait before re-publishing on Home Assistant's `online`, so many hubs do not burst at once."""

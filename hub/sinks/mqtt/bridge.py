@@ -2,6 +2,8 @@
 
 The bus listeners only mark an entity as pending (latest wins per entity, so memory is bounded by the number of
 entities however long the broker is away); one writer task publishes pending configs, then states, in batches.
+An `unavailable` entity is told on its own availability topic (`offline`), never as a state: Home Assistant
+would read the word as the sensor's value. `unknown` goes out as `None`, Home Assistant's payload for it.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from hub.config.models import MqttConfig
 from hub.core import (
     EVENT_ENTITY_REGISTRY_UPDATED,
     EVENT_STATE_CHANGED,
+    STATE_UNAVAILABLE,
+    STATE_UNKNOWN,
     Core,
     Event,
     RegistryEntry,
@@ -28,7 +32,7 @@ from hub.core import (
 )
 from hub.health import Health
 
-from .client import Link
+from .client import AVAILABLE, NOT_AVAILABLE, Link
 from .commands import CommandRouter
 from .discovery import Discovery, device_payload
 from .outbox import Outbox
@@ -46,6 +50,8 @@ per burst was most of the sink's cost at 2,000 changes/s (bench/e2e/); the wait 
 _IN_CONFIG = frozenset({"friendly_name", "unit_of_measurement", "device_class", "state_class", "icon"})
 """Attributes the discovery config already carries; the JSON attributes topic holds the rest."""
 _BIRTH = b"online"
+_HA_UNKNOWN = "None"
+"""The state payload Home Assistant's MQTT entities read as unknown (PAYLOAD_NONE)."""
 
 
 class Bridge:
@@ -56,12 +62,13 @@ class Bridge:
         self._config = config
         self._topics = topics
         self._health = health
-        self._discovery = Discovery(topics, version, config.expire_after)
+        self._discovery = Discovery(topics, version)
         self._commands = CommandRouter(core, topics)
         self._configs: dict[str, None] = {}
         self._removed: dict[str, RegistryEntry] = {}
         self._states: dict[str, None] = {}
         self._sent_attributes: dict[str, Mapping[str, Any]] = {}
+        self._sent_available: dict[str, bool] = {}
         self._wake = asyncio.Event()
         self._births: set[asyncio.Task[None]] = set()
         self.outbox = Outbox(self._wake)
@@ -102,6 +109,7 @@ class Bridge:
     def resync(self) -> None:
         """Every config, then every state, again: after a (re)connect and on Home Assistant's `online`."""
         self._sent_attributes.clear()
+        self._sent_available.clear()
         own = [entry.entity_id for entry in self._core.entities if entry.node == self._topics.node]
         self._configs.update(dict.fromkeys(own))
         self._states.update(dict.fromkeys(own))
@@ -171,8 +179,10 @@ class Bridge:
         qos = self._config.qos
         for entry in removed.values():
             self._sent_attributes.pop(entry.entity_id, None)
+            self._sent_available.pop(entry.entity_id, None)
             link.publish(self._topics.state(entry.object_id), b"", qos.states, True)
             link.publish(self._topics.attributes(entry.object_id), b"", qos.states, True)
+            link.publish(self._topics.entity_availability(entry.object_id), b"", qos.availability, True)
             if self._config.discovery and self._config.discovery_mode == "component":
                 link.publish(self._topics.component_config(entry), b"", qos.discovery, True)
         if self._config.discovery and self._config.discovery_mode == "device":
@@ -228,8 +238,17 @@ class Bridge:
             if state is None or entry is None or entry.node != self._topics.node:
                 continue
             object_id = entry.object_id
-            link.publish(self._topics.state(object_id), state.state, qos, True)
-            self.published += 1
+            available = state.state != STATE_UNAVAILABLE
+            if available:
+                value = _HA_UNKNOWN if state.state == STATE_UNKNOWN else state.state
+                link.publish(self._topics.state(object_id), value, qos, True)
+                self.published += 1
+            if self._sent_available.get(entity_id) is not available:
+                # After the state, so Home Assistant shows the new value, not the last one, when it comes back.
+                self._sent_available[entity_id] = available
+                payload = AVAILABLE if available else NOT_AVAILABLE
+                link.publish(self._topics.entity_availability(object_id), payload, self._config.qos.availability, True)
+                self.published += 1
             attributes = state.attributes
             sent = self._sent_attributes.get(entity_id)
             if sent is attributes or sent == attributes:

@@ -1,8 +1,13 @@
-"""Home Assistant MQTT discovery payloads, derived from registry entries (ha-protocols.md section 3)."""
+"""Home Assistant MQTT discovery payloads, derived from registry entries (ha-protocols.md section 3).
+
+Staleness is told by availability, never by `expire_after`: every entity names two availability topics with
+`availability_mode: all`, the node's (`online` while the hub is connected, `offline` as its Last Will) and its
+own (`offline` while the hub holds the entity `unavailable`). A value that holds still is published once,
+retained, and stays live for as long as the hub does (docs/mqtt.md, "Staleness").
+"""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +25,6 @@ SUPPORT_URL = "https://github.com/homelab-hub/homelab-hub"
 _STATE_ON = "on"
 _STATE_OFF = "off"
 _STATEFUL = frozenset({"sensor", "binary_sensor", "switch"})
-_EXPIRING = frozenset({"sensor", "binary_sensor"})
 # HA refuses a sensor whose entity_category is `config` (3.3: sensors are diagnostic only).
 _CATEGORY_ALLOWED = {"sensor": {"diagnostic"}, "binary_sensor": {"diagnostic"}}
 
@@ -40,7 +44,6 @@ class Discovery:
 
     topics: Topics
     version: str
-    expire_after: bool = True
 
     @property
     def origin(self) -> dict[str, str]:
@@ -49,13 +52,12 @@ class Discovery:
     def component(self, entry: RegistryEntry) -> dict[str, Any]:
         """The per-component payload: works on every Home Assistant from 2024.3 on."""
         payload = self.entity_options(entry)
-        payload["availability_topic"] = self.topics.availability
         payload["device"] = _device(entry.device)
         payload["origin"] = self.origin
         return payload
 
     def entity_options(self, entry: RegistryEntry) -> dict[str, Any]:
-        """What describes the entity itself, without device, origin and availability."""
+        """What describes the entity itself, its availability included, without device and origin."""
         object_id = entry.object_id
         payload: dict[str, Any] = {
             "name": entry.name,
@@ -63,6 +65,11 @@ class Discovery:
             "object_id": object_id,
             "default_entity_id": entry.entity_id,
             "json_attributes_topic": self.topics.attributes(object_id),
+            "availability": [
+                {"topic": self.topics.availability},
+                {"topic": self.topics.entity_availability(object_id)},
+            ],
+            "availability_mode": "all",
         }
         if entry.platform in _STATEFUL:
             payload["state_topic"] = self.topics.state(object_id)
@@ -77,8 +84,6 @@ class Discovery:
         category = entry.entity_category
         if category is not None and category in _CATEGORY_ALLOWED.get(entry.platform, {category}):
             payload["entity_category"] = category
-        if self.expire_after and entry.expire_after and entry.platform in _EXPIRING:
-            payload["expire_after"] = math.ceil(entry.expire_after)
         payload.update(_platform_options(entry, self.topics.command(object_id)))
         return payload
 
@@ -103,7 +108,7 @@ def _platform_options(entry: RegistryEntry, command_topic: str) -> dict[str, Any
 def device_payload(
     discovery: Discovery, device: DeviceInfo, entries: Iterable[RegistryEntry], removed: Mapping[str, str]
 ) -> dict[str, Any]:
-    """One device-discovery message (HA 2024.12+): the device, origin, availability and its components.
+    """One device-discovery message (HA 2024.12+): the device, origin and its components, each with its availability.
 
     `removed` maps object ids of components that went away to their platform: each is sent once as
     `{"platform": ...}` alone, which is how HA is told to drop one component of a device (3.5).
@@ -114,6 +119,5 @@ def device_payload(
     return {
         "device": _device(device),
         "origin": discovery.origin,
-        "availability_topic": discovery.topics.availability,
         "components": components,
     }

@@ -39,6 +39,10 @@ class Topics:
         """Subscription matching every command topic of this node."""
         return f"{self.base}/{self.node}/+/{COMMAND_SUFFIX}"
 
+    def entity_availability(self, object_id: str) -> str:
+        """`online` or `offline` for one entity: `offline` while the hub holds it `unavailable`."""
+        return f"{self.base}/{self.node}/{object_id}/availability"
+
     def state(self, object_id: str) -> str:
         return f"{self.base}/{self.node}/{object_id}/state"
 

@@ -80,7 +80,7 @@ def make_core(node: str = "nas") -> tuple[Core, list[ServiceCall]]:
 
     for name in ("start", "stop", "restart"):
         core.services.register("test", ServiceDescription(name=name, handler=record))
-    add_entity(core, "sensor", "cpu_percent", "CPU", "12.5", unit="%", state_class="measurement", expire_after=30.0)
+    add_entity(core, "sensor", "cpu_percent", "CPU", "12.5", unit="%", state_class="measurement")
     add_entity(core, "binary_sensor", "docker_nginx_running", "Running", "on", device=NGINX, device_class="running")
     add_entity(
         core,

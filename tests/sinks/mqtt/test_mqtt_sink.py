@@ -44,6 +44,10 @@ def _fast_backoff() -> Any:
     set_testing(False)
 
 
+def _availability(object_id: str) -> list[dict[str, str]]:
+    return [{"topic": "homelab/nas/availability"}, {"topic": f"homelab/nas/{object_id}/availability"}]
+
+
 def _config(broker: ServerProcess, **options: Any) -> MqttConfig:
     return MqttConfig(host=broker.host, port=broker.port, birth_delay="10ms", **options)
 
@@ -72,8 +76,8 @@ async def test_discovery_payloads_match_the_reference(mosquitto: ServerProcess) 
         "state_topic": "homelab/nas/nas_cpu_percent/state",
         "unit_of_measurement": "%",
         "state_class": "measurement",
-        "expire_after": 30,
-        "availability_topic": "homelab/nas/availability",
+        "availability": _availability("nas_cpu_percent"),
+        "availability_mode": "all",
         "device": HOST_DEVICE,
         "origin": ORIGIN,
     }
@@ -98,7 +102,9 @@ async def test_discovery_payloads_match_the_reference(mosquitto: ServerProcess) 
     assert button["device_class"] == "restart"
     for payload in (sensor, binary, switch, button):
         assert payload["origin"] == ORIGIN
-        assert payload["availability_topic"] == "homelab/nas/availability"
+        assert payload["availability"] == _availability(payload["object_id"])
+        assert payload["availability_mode"] == "all"
+        assert "expire_after" not in payload
         assert all(
             level and "+" not in level and "#" not in level for level in payload["json_attributes_topic"].split("/")
         )
@@ -125,6 +131,29 @@ async def test_states_follow_changes_and_attributes_only_when_changed(mosquitto:
     states = [bytes(m.payload) for m in seen.on("homelab/nas/nas_cpu_percent/state")]  # type: ignore[arg-type]
     assert states == [b"12.5", b"13", b"14", b"15", b"15"]  # the last one carried new attributes
     assert len(seen.on("homelab/nas/nas_cpu_percent/attributes")) == 2
+
+
+async def test_unavailable_is_told_on_the_entity_availability_and_unknown_as_none(mosquitto: ServerProcess) -> None:
+    """`unavailable` never reaches the state topic (HA would read the word as a number); the entity's own
+    availability topic goes offline, and online again after the next real value; `unknown` is HA's `None`."""
+    core, _ = make_core()
+    cpu = "sensor.nas_cpu_percent"
+    prefix = "homelab/nas/nas_cpu_percent"
+    async with running(core, _config(mosquitto)), recording(mosquitto.port, f"{prefix}/#") as seen:
+        await wait_for(lambda: seen.payload(f"{prefix}/availability") == b"online", what="entity online")
+        core.states.set(cpu, "unavailable")
+        await wait_for(lambda: seen.payload(f"{prefix}/availability") == b"offline", what="entity offline")
+        core.states.set(cpu, "unknown")
+        await wait_for(lambda: seen.payload(f"{prefix}/availability") == b"online", what="entity back online")
+        core.states.set(cpu, "42")
+        await wait_for(lambda: seen.payload(f"{prefix}/state") == b"42")
+    states = [bytes(m.payload) for m in seen.on(f"{prefix}/state")]  # type: ignore[arg-type]
+    assert states == [b"12.5", b"None", b"42"]
+    availability = [bytes(m.payload) for m in seen.on(f"{prefix}/availability")]  # type: ignore[arg-type]
+    assert availability == [b"online", b"offline", b"online"]
+    # The new value precedes `online`, so Home Assistant never shows the value from before the outage.
+    order = [(m.topic.value.rpartition("/")[2], bytes(m.payload)) for m in seen.messages]  # type: ignore[arg-type]
+    assert order.index(("state", b"None")) < len(order) - 1 - order[::-1].index(("availability", b"online"))
 
 
 async def test_birth_republishes_configs_then_states(mosquitto: ServerProcess) -> None:
@@ -233,7 +262,6 @@ async def test_device_discovery_one_message_per_device(mosquitto: ServerProcess)
         assert nginx == {
             "device": NGINX_DEVICE,
             "origin": ORIGIN,
-            "availability_topic": "homelab/nas/availability",
             "components": {
                 "nas_docker_nginx_running": {
                     "platform": "binary_sensor",
@@ -242,6 +270,8 @@ async def test_device_discovery_one_message_per_device(mosquitto: ServerProcess)
                     "object_id": "nas_docker_nginx_running",
                     "default_entity_id": "binary_sensor.nas_docker_nginx_running",
                     "json_attributes_topic": "homelab/nas/nas_docker_nginx_running/attributes",
+                    "availability": _availability("nas_docker_nginx_running"),
+                    "availability_mode": "all",
                     "state_topic": "homelab/nas/nas_docker_nginx_running/state",
                     "device_class": "running",
                     "payload_on": "on",
@@ -254,6 +284,8 @@ async def test_device_discovery_one_message_per_device(mosquitto: ServerProcess)
                     "object_id": "nas_docker_nginx_power",
                     "default_entity_id": "switch.nas_docker_nginx_power",
                     "json_attributes_topic": "homelab/nas/nas_docker_nginx_power/attributes",
+                    "availability": _availability("nas_docker_nginx_power"),
+                    "availability_mode": "all",
                     "state_topic": "homelab/nas/nas_docker_nginx_power/state",
                     "command_topic": "homelab/nas/nas_docker_nginx_power/set",
                     "payload_on": "ON",
@@ -268,6 +300,8 @@ async def test_device_discovery_one_message_per_device(mosquitto: ServerProcess)
                     "object_id": "nas_docker_nginx_restart",
                     "default_entity_id": "button.nas_docker_nginx_restart",
                     "json_attributes_topic": "homelab/nas/nas_docker_nginx_restart/attributes",
+                    "availability": _availability("nas_docker_nginx_restart"),
+                    "availability_mode": "all",
                     "device_class": "restart",
                     "command_topic": "homelab/nas/nas_docker_nginx_restart/set",
                     "payload_press": "PRESS",
@@ -276,7 +310,7 @@ async def test_device_discovery_one_message_per_device(mosquitto: ServerProcess)
         }
         host = seen.json("homeassistant/device/nas/nas/config")
         assert (host["device"], host["origin"]) == (HOST_DEVICE, ORIGIN)
-        assert host["components"]["nas_cpu_percent"]["expire_after"] == 30
+        assert host["components"]["nas_cpu_percent"]["availability"] == _availability("nas_cpu_percent")
         assert [m.topic.value for m in seen.messages if "/device/" not in m.topic.value] == []  # no per-component
 
         # One component goes: sent as its platform alone, then the device again without it.
