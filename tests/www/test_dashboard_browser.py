@@ -256,6 +256,39 @@ async def test_integrations_page_health_and_poll_now(browser: Browser, lab: Dash
     await expect(page.locator("[data-entity='sensor.nas_cpu_percent'] .value")).to_have_text("unavailable")
 
 
+async def _assert_reads_clean(page: Page) -> None:
+    text = await page.locator("body").inner_text()
+    for word in ("undefined", "NaN", "null", "[object Object]"):
+        assert word not in text, f"the page shows {word!r}:\n{text}"
+
+
+async def test_first_start_pages_read_right(browser: Browser, lab: DashboardHub) -> None:
+    """What a new user reads on first start: health rows first on the hub's card, integrations apart from sinks,
+    each sink by its name with its last success, no button that does nothing, no undefined or NaN anywhere."""
+    page = await _page(browser, DESKTOP)
+    await _login(page, lab, lab.token)
+    card = page.locator("article.card[data-device='nas']")
+    await expect(card.locator("[data-entity='sensor.nas_cpu_percent'] .value")).to_have_text("12.5 %")
+    rows = await card.locator("li.row").evaluate_all("(rows) => rows.map((row) => row.dataset.entity)")
+    health = [row for row in rows if row.startswith("binary_sensor.") and row.endswith("_health")]
+    assert health, rows
+    assert max(rows.index(row) for row in health) < rows.index("sensor.nas_cpu_percent"), rows
+    await _assert_reads_clean(page)
+
+    await page.get_by_role("link", name="Integrations").click()
+    integrations = [item for item in lab.hub.integrations() if item["kind"] == "integration"]
+    cards = page.locator("article.integration[data-integration]")
+    await expect(cards).to_have_count(len(integrations))
+    await expect(cards.locator("h3")).to_have_text([item["id"] for item in integrations])
+    await expect(page.get_by_role("button", name="Poll now")).to_have_count(len(integrations))
+    assert [health.name for health in lab.hub.health if health.kind == "sink"] == ["recorder"]
+    await expect(page.locator("article[data-sink] h3")).to_have_text(["Recorder"])
+    recorder = page.locator("article[data-sink='recorder']")
+    await expect(recorder.locator("dd").nth(3)).not_to_have_text("never", timeout=10_000)  # it has written
+    await expect(recorder.locator("dd").nth(3)).to_have_text(re.compile(r"\d+ ?s ago|just now"))
+    await _assert_reads_clean(page)
+
+
 async def test_statistics_for_seven_days(browser: Browser, lab: DashboardHub) -> None:
     # Statistics are compiled hourly; a week of them is given here in the recorder's shape (HA's).
     lab.hub.history = lab.history

@@ -46,11 +46,6 @@ export class Rest {
     return this.request("GET", "/api/hub/integrations");
   }
 
-  /** The health of every integration and sink. */
-  parts() {
-    return this.request("GET", "/api/hub/parts");
-  }
-
   pollNow(id) {
     return this.request("POST", `/api/hub/integrations/${encodeURIComponent(id)}/poll`);
   }

@@ -4,6 +4,7 @@ import { h, mount } from "../dom.js";
 import { ago, duration, integrationHealth } from "../format.js";
 
 const REFRESH_MS = 5000;
+const SINK_NAMES = { recorder: "Recorder", redis: "Redis", mqtt: "MQTT" };
 
 export class IntegrationsView {
   constructor(app) {
@@ -22,28 +23,31 @@ export class IntegrationsView {
   }
 
   async refresh() {
+    // `/api/hub/integrations` lists each integration (kind "integration") and then each sink (kind "sink").
+    let items;
     try {
-      const items = await this.app.loadIntegrations();
-      mount(this._list, items.length ? items.map((item) => this._card(item)) : h("div.empty", "No integrations are configured."));
+      items = await this.app.loadIntegrations();
     } catch (err) {
       mount(this._list, h("div.empty.error", `Cannot load integrations: ${err.message}`));
+      return;
     }
-    // The recorder, Redis and MQTT sinks report through the same health registry (`/api/hub/parts`).
-    const parts = await this.app.rest.parts().catch(() => []);
-    const sinks = parts.filter((part) => part.kind === "sink");
+    const integrations = items.filter((item) => item.kind !== "sink");
+    const sinks = items.filter((item) => item.kind === "sink");
+    mount(this._list, integrations.length ? integrations.map((item) => this._card(item)) : h("div.empty", "No integrations are configured."));
     this._sinkSection.hidden = !sinks.length;
     mount(this._sinks, sinks.map((sink) => this._sinkCard(sink)));
   }
 
-  _sinkCard(health) {
+  _sinkCard(sink) {
+    const health = sink.health || {};
     const status = health.status || "unknown";
-    return h("article.card.integration", { dataset: { sink: health.name } },
-      h("header.card-head", h(`span.dot.h-${integrationHealth(status)}`), h("div.card-title", h("h3", health.name))),
+    return h("article.card.integration", { dataset: { sink: sink.id } },
+      h("header.card-head", h(`span.dot.h-${integrationHealth(status)}`), h("div.card-title", h("h3", SINK_NAMES[sink.id] || sink.id), h("p.card-sub", "sink"))),
       h("dl.stats",
         h("dt", "Status"), h("dd", h(`span.pill.h-${integrationHealth(status)}`, status)),
         h("dt", "Errors"), h("dd", `${health.error_count ?? 0} (${health.consecutive_errors ?? 0} in a row)`),
         h("dt", "Queue"), h("dd", String(health.queue_depth ?? 0)),
-        h("dt", "Last write"), h("dd", duration(health.last_duration))),
+        h("dt", "Last success"), h("dd", health.last_success_at ? ago(Date.parse(health.last_success_at) / 1000) : "never")),
       lastError(health));
   }
 

@@ -245,7 +245,7 @@ export class Overview {
 // What a homelab owner looks at first, by entity id (system_info, docker and hubs over MQTT name them so).
 const KEY_ENTITIES = [
   /^sensor\..*_state$/,
-  /^sensor\..*_health$/,
+  /^binary_sensor\..*_health$/,
   /_cpu(_percent)?$/,
   /_memory_percent$/,
   /_load_1m$/,
@@ -257,9 +257,10 @@ const KEY_ENTITIES = [
 ];
 
 function rank(facts) {
-  if (facts.category) return 100 + (DOMAIN_RANK[facts.domain] ?? 5);
+  // A key entity first even when diagnostic: the hub's own `binary_sensor.*_health` rows are.
   const key = KEY_ENTITIES.findIndex((pattern) => pattern.test(facts.id));
   if (key >= 0) return key;
+  if (facts.category) return 100 + (DOMAIN_RANK[facts.domain] ?? 5);
   const unitless = facts.domain === "sensor" && !facts.unit ? 0.5 : 0;
   return KEY_ENTITIES.length + (DOMAIN_RANK[facts.domain] ?? 5) + unitless;
 }
