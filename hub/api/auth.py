@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import logging
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 from hub.config.models import HttpConfig
 from hub.core import clock
 
-from .tokens import TokenRecord, TokenStore
+from .tokens import TokenError, TokenRecord, TokenStore
 
 __all__ = ["DASHBOARD_TOKEN", "Authenticator", "LoginGuard", "bearer_token"]
 
@@ -22,6 +23,10 @@ _LOGGER = logging.getLogger(__name__)
 _MAX_TRACKED = 4096
 """Addresses with recent failures kept before stale ones are dropped, so guessing from many addresses cannot
 grow memory without bound."""
+
+REREAD_INTERVAL = 0.5
+"""Seconds between two re-reads of the token file asked for by unknown bearers: a token just made with
+`homelab-hub token create` works at once, and a flood of wrong ones costs at most two file checks a second."""
 
 DASHBOARD_TOKEN = "dashboard"
 """Name of the token that redeeming the first-start login link creates."""
@@ -112,18 +117,41 @@ class Authenticator:
         )
         self._login_code_hash: str | None = None
         self._save_lock = asyncio.Lock()
+        self._reread_lock = asyncio.Lock()
+        self._last_reread = -REREAD_INTERVAL
 
     async def persist(self) -> bool:
         """Sync the token file in a worker thread (one at a time); True if another process changed it."""
         async with self._save_lock:
             return await asyncio.to_thread(self.tokens.sync)
 
-    def check(self, address: str, token: str) -> TokenRecord | None:
-        """The token's record, or None after counting a failed login for `address`."""
+    async def check(self, address: str, token: str) -> TokenRecord | None:
+        """The token's record, or None after counting a failed login for `address`.
+
+        A token the hub does not know yet may have just been made by the CLI: the token file is read again
+        before the token counts as wrong.
+        """
         record = self.tokens.verify(token)
+        if record is None:
+            await self._reread()
+            record = self.tokens.verify(token)
         if record is None:
             self.guard.failure(address, "invalid access token")
         return record
+
+    async def _reread(self) -> None:
+        """Make sure the token file was read after this call began: callers that arrive together share one read,
+        and reads start at most every `REREAD_INTERVAL` seconds."""
+        asked = clock.monotonic()
+        async with self._reread_lock:
+            if self._last_reread >= asked:
+                return
+            wait = self._last_reread + REREAD_INTERVAL - clock.monotonic()
+            if wait > 0:
+                await clock.sleep(wait)
+            self._last_reread = clock.monotonic()
+            with contextlib.suppress(TokenError):  # an unreadable file is logged by the periodic sync
+                await self.persist()
 
     def new_login_code(self) -> str:
         """A one-time code for the dashboard link; only its hash is kept, so the log line is its only copy."""

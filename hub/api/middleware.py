@@ -1,13 +1,17 @@
-"""The API's middleware: banned addresses refused, bearer tokens required, answers counted."""
+"""The API's middleware: banned addresses refused, bearer tokens required, a part that is down answered with 503,
+answers counted."""
 
 from __future__ import annotations
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from hub.core import Unavailable
+
 from .auth import bearer_token
 from .control_routes import PUBLIC_PATHS
 from .keys import AUTH, COUNTERS, SETTINGS, TOKEN
+from .responses import json_message
 
 __all__ = ["auth_middleware"]
 
@@ -36,7 +40,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         raise web.HTTPForbidden()
     if _needs_token(request):
         token = bearer_token(request.headers.get("Authorization"))
-        record = auth.check(address, token) if token else None
+        record = await auth.check(address, token) if token else None
         if record is None:
             counters.answered(401)
             raise web.HTTPUnauthorized()
@@ -46,5 +50,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     except web.HTTPException as err:
         counters.answered(err.status)
         raise
+    except Unavailable as err:  # HA answers a request it cannot serve now the same way: 503 and a message
+        response = json_message(str(err), 503)
     counters.answered(response.status)
     return response

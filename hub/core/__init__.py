@@ -12,7 +12,7 @@ from .entity import (
     entity_id_for,
     slugify,
 )
-from .errors import HubError, InvalidEntityId, InvalidState, ServiceNotFound, ServiceValidationError
+from .errors import HubError, InvalidEntityId, InvalidState, ServiceNotFound, ServiceValidationError, Unavailable
 from .events import (
     EVENT_CALL_SERVICE,
     EVENT_HUB_STARTED,
@@ -68,6 +68,7 @@ __all__ = [
     "StateChangeCallback",
     "StateMachine",
     "StateValue",
+    "Unavailable",
     "Unsubscribe",
     "entity_id_for",
     "slugify",

@@ -9,6 +9,7 @@ __all__ = [
     "ServiceNotFound",
     "ServiceValidationError",
     "Unauthorized",
+    "Unavailable",
 ]
 
 
@@ -39,3 +40,10 @@ class ServiceValidationError(HubError, ValueError):
 
 class Unauthorized(HubError):
     """The caller may not do this."""
+
+
+class Unavailable(HubError):
+    """A part the answer depends on cannot be reached now (the recorder's database); the caller may try again.
+
+    The message says which part and why, fit for a client to read (no credentials).
+    """

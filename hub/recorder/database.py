@@ -16,7 +16,7 @@ from tortoise.context import TortoiseContext
 from tortoise.exceptions import BaseORMException
 
 from hub.config.validation import Secret
-from hub.core import clock
+from hub.core import HubError, Unavailable, clock
 
 from .models import SCHEMA_VERSION
 from .sqlite_session import SqliteSession
@@ -61,11 +61,11 @@ _SQLITE_PRAGMAS = {
 }
 
 
-class RecorderError(Exception):
+class RecorderError(HubError):
     """Something went wrong in the recorder."""
 
 
-class DatabaseUnavailable(RecorderError):
+class DatabaseUnavailable(RecorderError, Unavailable):
     """The database cannot be reached or is locked; the caller keeps its rows and tries again later."""
 
 
@@ -272,7 +272,7 @@ class Database:
                     async with context.db()._in_transaction() as client:
                         yield _PostgresSession(client)
             except _DB_ERRORS as err:
-                raise DatabaseUnavailable(f"recorder database {self.name}: {err}") from err
+                raise DatabaseUnavailable(f"recorder database {self.name} unavailable: {err}") from err
 
     @staticmethod
     async def _roll_back(session: SqliteSession) -> None:
@@ -294,7 +294,7 @@ class Database:
                     return await _sqlite_select(context.db(), sql, params)
                 return await _query(context.db(), _numbered(sql) if self.dialect == "postgres" else sql, params)
             except _DB_ERRORS as err:
-                raise DatabaseUnavailable(f"recorder database {self.name}: {err}") from err
+                raise DatabaseUnavailable(f"recorder database {self.name} unavailable: {err}") from err
 
     async def execute_script(self, sql: str) -> None:
         """A statement that must run outside a transaction (`VACUUM`, `PRAGMA incremental_vacuum`)."""
@@ -305,4 +305,4 @@ class Database:
             try:
                 await context.db().execute_script(sql)
             except _DB_ERRORS as err:
-                raise DatabaseUnavailable(f"recorder database {self.name}: {err}") from err
+                raise DatabaseUnavailable(f"recorder database {self.name} unavailable: {err}") from err

@@ -56,9 +56,14 @@ async def test_first_start_link_then_cli_tokens(tmp_path: Path, caplog: pytest.L
         assert created.returncode == 0, created.stderr
         laptop = created.stdout.strip()
         assert re.fullmatch(r"[A-Za-z0-9_-]{43}", laptop)
-        await asyncio.sleep(2.5)  # the hub picks up the token file within its sync interval
+        # At once, well within the periodic sync interval: an unknown bearer makes the hub read the file again.
         laptop_headers = {"Authorization": f"Bearer {laptop}"}
         assert (await session.get(f"{base}/api/", headers=laptop_headers)).status == 200
+        desktop = (await asyncio.to_thread(_cli, "token", "create", "desktop", "-c", str(directory))).stdout.strip()
+        async with session.ws_connect(f"{base}/api/websocket") as ws:
+            await ws.receive_json()
+            await ws.send_json({"type": "auth", "access_token": desktop})
+            assert (await ws.receive_json())["type"] == "auth_ok"
 
         listed = await asyncio.to_thread(_cli, "token", "list", "-c", str(directory))
         assert "laptop" in listed.stdout

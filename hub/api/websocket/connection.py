@@ -121,7 +121,7 @@ async def _authenticate(request: web.Request, ws: web.WebSocketResponse) -> Toke
             return None
         await ws.send_str(dumps({"type": "auth_invalid", "message": f"Auth message incorrectly formatted: {err}"}))
         return None
-    record = request.app[AUTH].check(address, data.get("access_token") or "")
+    record = await request.app[AUTH].check(address, data.get("access_token") or "")
     if record is None:
         await ws.send_str(dumps({"type": "auth_invalid", "message": "Invalid access token or password"}))
         return None
