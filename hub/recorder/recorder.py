@@ -36,6 +36,9 @@ def recorder_url(config: RecorderConfig, data_dir: Path) -> Secret:
     return config.db_url if config.db_url is not None else Secret(f"sqlite://{data_dir / 'hub.db'}")
 
 
+_DROPPED_NAME = "Recorder dropped events"
+
+
 class Recorder:
     """The recorder sink; `lifespan()` starts it, and `history` answers the API's history questions."""
 
@@ -112,7 +115,7 @@ class Recorder:
                 entity_id=self.dropped_entity_id,
                 unique_id=f"{self._core.node}_hub_recorder_dropped",
                 platform="sensor",
-                name="Recorder dropped events",
+                name=_DROPPED_NAME,
                 node=self._core.node,
                 integration="hub",
                 device=self._device,
@@ -140,7 +143,7 @@ class Recorder:
                 "unit_of_measurement": "events",
                 "state_class": "total_increasing",
                 "buffer_size": self._config.buffer_size,
-                "friendly_name": f"{self._device.name} recorder dropped events",
+                "friendly_name": f"{self._device.name} {_DROPPED_NAME}",  # as Home Assistant names it
             },
         )
 

@@ -168,7 +168,7 @@ class DockerReader:
             status=details.status,
             health=details.health,
             restart_count=details.restart_count,
-            started_at=details.started_at if up else None,
+            started_at=details.started_at,
             controls=self._config.allows_controls(summary.get("Labels") or {}),
             stats=(self.streams.latest(container_id) or ContainerStats()) if up else IDLE,
         )

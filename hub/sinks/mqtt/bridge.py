@@ -3,7 +3,10 @@
 The bus listeners only mark an entity as pending (latest wins per entity, so memory is bounded by the number of
 entities however long the broker is away); one writer task publishes pending configs, then states, in batches.
 An `unavailable` entity is told on its own availability topic (`offline`), never as a state: Home Assistant
-would read the word as the sensor's value. `unknown` goes out as `None`, Home Assistant's payload for it.
+would read the word as the sensor's value. `unknown` goes out as `None`, Home Assistant's payload for it, where
+Home Assistant 2024.3 reads it so (see `_unknown_payload`). A removed entity's config is emptied first and its
+retained state, attributes and availability a moment later, once Home Assistant has dropped the entity: cleared
+at once, they reached the entity while it still listened, and were logged as invalid.
 """
 
 from __future__ import annotations
@@ -52,6 +55,8 @@ _IN_CONFIG = frozenset({"friendly_name", "unit_of_measurement", "device_class", 
 _BIRTH = b"online"
 _HA_UNKNOWN = "None"
 """The state payload Home Assistant's MQTT entities read as unknown (PAYLOAD_NONE)."""
+CLEAR_DELAY = 2.0
+"""Seconds from emptying a removed entity's config to clearing its other retained topics."""
 
 
 class Bridge:
@@ -66,6 +71,8 @@ class Bridge:
         self._commands = CommandRouter(core, topics)
         self._configs: dict[str, None] = {}
         self._removed: dict[str, RegistryEntry] = {}
+        self._clears: dict[str, tuple[float, RegistryEntry]] = {}
+        """Removed entities whose retained state topics are still to be cleared, with when."""
         self._states: dict[str, None] = {}
         self._sent_attributes: dict[str, Mapping[str, Any]] = {}
         self._sent_available: dict[str, bool] = {}
@@ -103,6 +110,7 @@ class Bridge:
                 self._removed[entity_id] = entry
         else:
             self._removed.pop(entity_id, None)
+            self._clears.pop(entity_id, None)
             self._configs[entity_id] = None
         self._wake.set()
 
@@ -158,11 +166,16 @@ class Bridge:
         loop = asyncio.get_running_loop()
         sent_at = -WRITE_INTERVAL
         while True:
-            await self._wake.wait()
+            if self._clears:
+                due = min(when for when, _ in self._clears.values())
+                await clock.sleep_or_wake(due - clock.monotonic(), self._wake)
+            else:
+                await self._wake.wait()
             # At high rates, the changes of the next bursts join this write (one send instead of one per burst).
             await asyncio.sleep(max(0.0, sent_at + WRITE_INTERVAL - loop.time()))
             sent_at = loop.time()
             self._wake.clear()
+            self._publish_clears(link)
             while self._removed or self._configs or self._states or self.outbox:
                 requested = self.outbox.flush(link)
                 self._publish_removals(link)
@@ -177,12 +190,11 @@ class Bridge:
             return
         removed, self._removed = self._removed, {}
         qos = self._config.qos
+        clear_at = clock.monotonic() + CLEAR_DELAY
         for entry in removed.values():
             self._sent_attributes.pop(entry.entity_id, None)
             self._sent_available.pop(entry.entity_id, None)
-            link.publish(self._topics.state(entry.object_id), b"", qos.states, True)
-            link.publish(self._topics.attributes(entry.object_id), b"", qos.states, True)
-            link.publish(self._topics.entity_availability(entry.object_id), b"", qos.availability, True)
+            self._clears[entry.entity_id] = (clear_at, entry)
             if self._config.discovery and self._config.discovery_mode == "component":
                 link.publish(self._topics.component_config(entry), b"", qos.discovery, True)
         if self._config.discovery and self._config.discovery_mode == "device":
@@ -193,6 +205,17 @@ class Bridge:
             for entry in self._core.entities:
                 if entry.node == self._topics.node and entry.device.identifier in devices:
                     self._configs[entry.entity_id] = None
+
+    def _publish_clears(self, link: Link) -> None:
+        """Empty the retained state, attributes and availability of removed entities whose delay has passed."""
+        now = clock.monotonic()
+        qos = self._config.qos
+        for entity_id, (when, entry) in list(self._clears.items()):
+            if when <= now:
+                del self._clears[entity_id]
+                link.publish(self._topics.state(entry.object_id), b"", qos.states, True)
+                link.publish(self._topics.attributes(entry.object_id), b"", qos.states, True)
+                link.publish(self._topics.entity_availability(entry.object_id), b"", qos.availability, True)
 
     def _publish_configs(self, link: Link) -> None:
         if not self._configs:
@@ -239,8 +262,8 @@ class Bridge:
                 continue
             object_id = entry.object_id
             available = state.state != STATE_UNAVAILABLE
-            if available:
-                value = _HA_UNKNOWN if state.state == STATE_UNKNOWN else state.state
+            value = _unknown_payload(entry) if state.state == STATE_UNKNOWN else state.state
+            if available and value is not None:
                 link.publish(self._topics.state(object_id), value, qos, True)
                 self.published += 1
             if self._sent_available.get(entity_id) is not available:
@@ -257,3 +280,14 @@ class Bridge:
             extra = {key: value for key, value in attributes.items() if key not in _IN_CONFIG}
             link.publish(self._topics.attributes(object_id), json.dumps(extra, default=str), qos, True)
             self.published += 1
+
+
+def _unknown_payload(entry: RegistryEntry) -> str | None:
+    """What tells Home Assistant an entity is unknown: `None` for binary sensors, switches and numeric sensors.
+
+    Home Assistant 2024.3 reads `None` as unknown for those only: a text sensor would show the word, and a
+    timestamp sensor logs it as invalid. Those get nothing (a new entity is unknown there until its first value).
+    """
+    if entry.platform == "sensor" and entry.unit is None and entry.state_class is None:
+        return None
+    return _HA_UNKNOWN

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -17,6 +18,7 @@ from hub.config.models import MqttConfig
 from hub.core import Core
 from hub.health import HealthRegistry, HealthStatus
 from hub.sinks.mqtt import Bridge, mqtt_sink
+from hub.sinks.mqtt.bridge import CLEAR_DELAY
 from tests.fixtures.process import ServerProcess
 from tests.sinks.mqtt.mqtttools import add_entity, make_core, recording, wait_for
 
@@ -181,12 +183,18 @@ async def test_removal_empties_the_retained_config(mosquitto: ServerProcess) -> 
         core.states.remove("sensor.nas_cpu_percent")
         core.entities.remove("sensor.nas_cpu_percent")
         await wait_for(lambda: seen.payload(topic) == b"")
-        assert seen.latest[topic].retain is False or seen.payload(topic) == b""
+        emptied = time.monotonic()
+        # The entity's other topics a moment later, once Home Assistant has dropped it: cleared at once, they
+        # reached the entity while it still listened, and HA logged an empty state and empty JSON as invalid.
+        others = [f"homelab/nas/nas_cpu_percent/{kind}" for kind in ("state", "attributes", "availability")]
+        assert all(seen.payload(other) != b"" for other in others)
+        await wait_for(lambda: all(seen.payload(other) == b"" for other in others), 5, "the other topics cleared")
+        assert time.monotonic() - emptied >= CLEAR_DELAY - 0.5
     async with recording(mosquitto.port, "homeassistant/#", "homelab/#") as later:
         await wait_for(lambda: len(later.latest) >= 3, what="retained replay")
         await asyncio.sleep(0.2)
     assert topic not in later.latest  # nothing retained any more: no ghost entity
-    assert "homelab/nas/nas_cpu_percent/state" not in later.latest
+    assert not [other for other in others if other in later.latest]
 
 
 async def test_commands_run_declared_payloads_only(mosquitto: ServerProcess, caplog: pytest.LogCaptureFixture) -> None:
