@@ -32,8 +32,9 @@ USER hub
 WORKDIR /data
 VOLUME ["/config", "/data"]
 EXPOSE 8130
+# Asks the hub where its config says it listens (HUB_HTTP_HOST/HUB_HTTP_PORT included): healthy only when RUNNING.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
-    CMD ["python3", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8130/api/hub/health', timeout=4)"]
+    CMD ["homelab-hub", "health", "-c", "/config"]
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["homelab-hub"]
 CMD ["run", "-c", "/config"]

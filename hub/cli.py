@@ -38,6 +38,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--log-level", choices=("debug", "info", "warning", "error"), help="overrides hub.log_level")
     check = commands.add_parser("check-config", help="validate the config and exit 0 (valid) or 1")
     check.add_argument("-c", "--config", type=Path, default=Path("config"), help="config directory (default: config)")
+    health = commands.add_parser(
+        "health", help="print the running hub's state; exit 0 only when it is RUNNING (the container health check)"
+    )
+    health.add_argument("-c", "--config", type=Path, default=Path("config"), help="config directory (default: config)")
+    health.add_argument("--timeout", type=float, default=4.0, help="seconds to wait for the hub (default: 4)")
     _add_token_parser(commands)
     return parser
 
@@ -87,6 +92,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _check_config(args.config)
     if args.command == "token":
         return _token(args)
+    if args.command == "health":
+        return _health(args.config, args.timeout)
     return _run(args.config, args.log_level)
 
 
@@ -112,6 +119,23 @@ def _check_config(directory: Path) -> int:
         file=sys.stderr,
     )
     return 0
+
+
+def _health(directory: Path, timeout: float) -> int:
+    """The state alone on stdout, why on stderr; 0 at RUNNING, 1 otherwise (STARTING, stopping, no answer)."""
+    from .probe import ProbeError, probe
+
+    try:
+        state = probe(directory, timeout)
+    except ConfigErrors as errors:
+        for error in errors.errors:
+            print(str(error), file=sys.stderr)
+        return 1
+    except ProbeError as err:
+        print(err, file=sys.stderr)
+        return 1
+    print(state)
+    return 0 if state == "RUNNING" else 1
 
 
 def _run(directory: Path, log_level: str | None) -> int:

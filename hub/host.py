@@ -92,6 +92,9 @@ class IntegrationHost:
             Poller(spec, offset, self._poll, health, on_timeout=self.writer.mark_unavailable) if cls.polls() else None
         )
         self._ready = asyncio.Event()
+        self.first_update = asyncio.Event()
+        """Set once the first poll has ended (a value, a failure or a timeout), the lifespan failed, or, for an
+        integration that only pushes, its lifespan opened: what the hub waits for before it is RUNNING."""
 
     @asynccontextmanager
     async def lifespan(self) -> AsyncIterator[None]:
@@ -139,12 +142,15 @@ class IntegrationHost:
                 _LOGGER.exception("Integration %s stopped unexpectedly", self.entry.id)
                 self.health.failure(f"{type(err).__name__}: {err}")
                 self.writer.mark_unavailable()
+            self.first_update.set()
             await clock.sleep(backoff.delay(attempt))
 
     async def _run(self) -> None:
         tasks = []
         if self.poller is not None:
             tasks.append(asyncio.create_task(self.poller.run(), name=f"poll:{self.entry.id}"))
+        else:
+            self.first_update.set()
         if self.cls.pushes():
             tasks.append(asyncio.create_task(self._push(), name=f"push:{self.entry.id}"))
         try:
@@ -171,7 +177,10 @@ class IntegrationHost:
                 _LOGGER.exception("Unexpected error polling %s", self.entry.id)
             self.writer.mark_unavailable()
             raise
-        self.writer.write(snapshot)
+        else:
+            self.writer.write(snapshot)
+        finally:  # a timeout cancels the poll: it has ended too
+            self.first_update.set()
 
     def _register_services(self) -> list[Unsubscribe]:
         return [

@@ -11,7 +11,7 @@ from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontext
 from typing import Any
 
 from hub.config import Config, IntegrationEntry, load_config
-from hub.core import EVENT_HUB_STARTED, EVENT_HUB_STOP, Core, DeviceInfo
+from hub.core import Core, CoreState, DeviceInfo, clock
 
 # The recorder is imported before anything that loads aiohttp. Tortoise reads and parses its own models.py when
 # it defines `Model` (inspect.getsource, for field comments): ~4 MB of syntax tree for a moment. Freed before the
@@ -75,25 +75,63 @@ class Hub:
 
     @asynccontextmanager
     async def lifespan(self) -> AsyncIterator[Hub]:
-        """Start sinks and API first (so restored states and listeners are ready), then integrations."""
-        async with AsyncExitStack() as stack:
-            for part in self._parts():
-                await stack.enter_async_context(part)
-            for undo in register_entity_commands(self.core):
-                stack.callback(undo)
-            stack.callback(self._health_entities.start())
-            if self.config.alerts:
-                self.alerts = await stack.enter_async_context(
-                    AlertEngine(self.core, self.config.alerts, self.device).lifespan()
-                )
-            stack.push_async_callback(self._stop_integrations)
-            await self._start_integrations(self.config.integrations)
-            self.core.bus.fire(EVENT_HUB_STARTED, {"version": self.version, "node": self.core.node})
-            _LOGGER.info("homelab-hub %s running as node %r", self.version, self.core.node)
-            try:
-                yield self
-            finally:
-                self.core.bus.fire(EVENT_HUB_STOP, {})
+        """Home Assistant's lifecycle (hub/core/lifecycle.py): STARTING while the sinks and API start (restored
+        states first; the API answers from here on) and every integration gives its first reading, RUNNING until
+        the block ends, then STOPPING (integrations stop), FINAL_WRITE (sinks flush and close), STOPPED."""
+        lifecycle = self.core.lifecycle
+        started = clock.monotonic()
+        lifecycle.advance(CoreState.starting)
+        try:
+            async with AsyncExitStack() as stack:
+                for part in self._parts():
+                    await stack.enter_async_context(part)
+                # Runs after the integrations have stopped and before the sinks and the API close.
+                stack.callback(lifecycle.advance, CoreState.final_write)
+                for undo in register_entity_commands(self.core):
+                    stack.callback(undo)
+                stack.callback(self._health_entities.start())
+                if self.config.alerts:
+                    self.alerts = await stack.enter_async_context(
+                        AlertEngine(self.core, self.config.alerts, self.device).lifespan()
+                    )
+                stack.push_async_callback(self._stop_integrations)
+                try:
+                    await self._start_integrations(self.config.integrations)
+                    await self._first_updates(started)
+                    lifecycle.advance(CoreState.running)
+                    yield self
+                finally:
+                    lifecycle.advance(CoreState.stopping)  # WebSocket clients get it before their close frame
+        finally:
+            if lifecycle.state is CoreState.final_write:
+                lifecycle.advance(CoreState.not_running)
+                lifecycle.advance(CoreState.stopped)
+
+    async def _first_updates(self, started: float) -> None:
+        """Wait for each integration's first reading (a hanging one at most twice its poll timeout: to open,
+        then to poll), and log how long the start took and which integration was the slowest."""
+        took: dict[str, float] = {}
+
+        async def first(host: IntegrationHost) -> None:
+            await clock.sleep_or_wake(2 * host.entry.timeout.total_seconds(), host.first_update)
+            took[host.entry.id] = clock.monotonic() - started
+            if not host.first_update.is_set():
+                _LOGGER.warning("%s gave no first reading in time: running without it", host.entry.id)
+
+        await asyncio.gather(*(first(host) for host in self._hosts.values()))
+        total = clock.monotonic() - started
+        if took:
+            slowest = max(took, key=took.__getitem__)
+            _LOGGER.info(
+                "homelab-hub %s running as node %r: started in %.2f s, slowest integration %s (%.2f s)",
+                self.version,
+                self.core.node,
+                total,
+                slowest,
+                took[slowest],
+            )
+        else:
+            _LOGGER.info("homelab-hub %s running as node %r: started in %.2f s", self.version, self.core.node, total)
 
     async def run(self, stop: asyncio.Event) -> None:
         """The hub as a process runs it: started, its heap settled, until `stop` is set."""
@@ -146,6 +184,8 @@ class Hub:
                 offset=offsets[entry.id],
                 host_device=self.device,
             )
+            if host.poller is not None:
+                host.poller.request()  # the first poll as soon as it opens, not at its first tick: the hub waits for it
             stack = AsyncExitStack()
             await stack.enter_async_context(host.lifespan())
             self._hosts[entry.id] = host

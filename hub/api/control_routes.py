@@ -7,7 +7,7 @@ from aiohttp import web
 from hub.config import ConfigErrors
 from hub.control import UnknownIntegration
 
-from .keys import AUTH, CONTROL
+from .keys import AUTH, CONTROL, CORE
 from .responses import BodyError, json_body, json_message, json_response
 
 __all__ = ["PUBLIC_PATHS", "routes"]
@@ -19,9 +19,9 @@ PUBLIC_PATHS = frozenset({"/api/hub/health", "/api/hub/auth/redeem"})
 
 
 @routes.get("/api/hub/health")
-async def health(_request: web.Request) -> web.Response:
-    """Liveness for the container HEALTHCHECK: says nothing beyond that the API answers."""
-    return json_response({"status": "ok"})
+async def health(request: web.Request) -> web.Response:
+    """Liveness for the container HEALTHCHECK (no token): the API answers, and the hub's run state."""
+    return json_response({"status": "ok", "state": request.app[CORE].lifecycle.state})
 
 
 @routes.get("/api/hub/integrations")

@@ -51,7 +51,7 @@ def config_dict(core: Core, control: HubControl, hub_version: str) -> dict[str, 
         "version": HA_VERSION,
         "config_source": "yaml",
         "recovery_mode": False,
-        "state": "RUNNING",
+        "state": core.lifecycle.state,  # STARTING until every integration gave its first reading
         "external_url": None,
         "internal_url": None,
         "currency": "EUR",

@@ -44,8 +44,8 @@ async def get_config(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/core/state")
-async def core_state(_request: web.Request) -> web.Response:
-    return json_response({"state": "RUNNING"})
+async def core_state(request: web.Request) -> web.Response:
+    return json_response({"state": request.app[CORE].lifecycle.state})
 
 
 @routes.get("/api/components")

@@ -15,8 +15,6 @@ from .entity import (
 from .errors import HubError, InvalidEntityId, InvalidState, ServiceNotFound, ServiceValidationError, Unavailable
 from .events import (
     EVENT_CALL_SERVICE,
-    EVENT_HUB_STARTED,
-    EVENT_HUB_STOP,
     EVENT_INTEGRATION_HEALTH_CHANGED,
     EVENT_SERVICE_REGISTERED,
     EVENT_STATE_CHANGED,
@@ -27,6 +25,15 @@ from .events import (
     EventType,
     Unsubscribe,
 )
+from .lifecycle import (
+    EVENT_HOMEASSISTANT_CLOSE,
+    EVENT_HOMEASSISTANT_FINAL_WRITE,
+    EVENT_HOMEASSISTANT_START,
+    EVENT_HOMEASSISTANT_STARTED,
+    EVENT_HOMEASSISTANT_STOP,
+    CoreState,
+    Lifecycle,
+)
 from .registry import EVENT_ENTITY_REGISTRY_UPDATED, EntityRegistry, RegistryEntry
 from .services import ServiceCall, ServiceDescription, ServiceRegistry
 from .states import STATE_UNAVAILABLE, STATE_UNKNOWN, State, StateMachine, split_entity_id, valid_entity_id
@@ -35,8 +42,11 @@ from .tracking import StateChangeCallback, track_state_changes
 __all__ = [
     "EVENT_CALL_SERVICE",
     "EVENT_ENTITY_REGISTRY_UPDATED",
-    "EVENT_HUB_STARTED",
-    "EVENT_HUB_STOP",
+    "EVENT_HOMEASSISTANT_CLOSE",
+    "EVENT_HOMEASSISTANT_FINAL_WRITE",
+    "EVENT_HOMEASSISTANT_START",
+    "EVENT_HOMEASSISTANT_STARTED",
+    "EVENT_HOMEASSISTANT_STOP",
     "EVENT_INTEGRATION_HEALTH_CHANGED",
     "EVENT_SERVICE_REGISTERED",
     "EVENT_STATE_CHANGED",
@@ -46,6 +56,7 @@ __all__ = [
     "STATE_UNKNOWN",
     "Context",
     "Core",
+    "CoreState",
     "DeviceInfo",
     "EntityDescription",
     "EntityDetails",
@@ -57,6 +68,7 @@ __all__ = [
     "HubError",
     "InvalidEntityId",
     "InvalidState",
+    "Lifecycle",
     "Platform",
     "RegistryEntry",
     "ServiceCall",

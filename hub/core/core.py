@@ -1,10 +1,11 @@
-"""`Core`: the shared vocabulary objects one hub owns (bus, states, services, entity registry, node)."""
+"""`Core`: the shared vocabulary objects one hub owns (bus, states, services, entity registry, lifecycle, node)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from .events import EventBus
+from .lifecycle import Lifecycle
 from .registry import EntityRegistry
 from .services import ServiceRegistry
 from .states import StateMachine
@@ -21,8 +22,10 @@ class Core:
     states: StateMachine = field(init=False)
     services: ServiceRegistry = field(init=False)
     entities: EntityRegistry = field(init=False)
+    lifecycle: Lifecycle = field(init=False)
 
     def __post_init__(self) -> None:
+        self.lifecycle = Lifecycle(self.bus)
         self.states = StateMachine(self.bus)
         self.services = ServiceRegistry(self.bus)
         self.entities = EntityRegistry(self.bus)

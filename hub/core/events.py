@@ -15,8 +15,6 @@ from .context import Context
 
 __all__ = [
     "EVENT_CALL_SERVICE",
-    "EVENT_HUB_STARTED",
-    "EVENT_HUB_STOP",
     "EVENT_INTEGRATION_HEALTH_CHANGED",
     "EVENT_SERVICE_REGISTERED",
     "EVENT_STATE_CHANGED",
@@ -43,8 +41,6 @@ class EventType(str, Generic[_DataT]):
 
 
 EVENT_STATE_CHANGED: EventType[Mapping[str, Any]] = EventType("state_changed")
-EVENT_HUB_STARTED: EventType[Mapping[str, Any]] = EventType("hub_started")
-EVENT_HUB_STOP: EventType[Mapping[str, Any]] = EventType("hub_stop")
 EVENT_CALL_SERVICE: EventType[Mapping[str, Any]] = EventType("call_service")
 EVENT_SERVICE_REGISTERED: EventType[Mapping[str, Any]] = EventType("service_registered")
 EVENT_INTEGRATION_HEALTH_CHANGED: EventType[Mapping[str, Any]] = EventType("integration_health_changed")

@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestServer
 from hub.api import make_app
 from hub.api.tokens import TokenStore
 from hub.config.models import HttpConfig
-from hub.core import Core
+from hub.core import Core, CoreState
 from tests.api.apitools import Api, Control, settings_for
 
 
@@ -24,6 +24,8 @@ def http_settings(tmp_path: Path) -> HttpConfig:
 @pytest.fixture
 async def api(tmp_path: Path, http_settings: HttpConfig) -> AsyncIterator[Api]:
     core = Core("nas")
+    core.lifecycle.advance(CoreState.starting)
+    core.lifecycle.advance(CoreState.running)  # as a hub whose integrations have all given a first reading
     control = Control()
     tokens = TokenStore.in_dir(tmp_path / "data")
     token = tokens.create("test")

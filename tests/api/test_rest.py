@@ -187,7 +187,7 @@ async def test_error_log_is_text_and_keeps_secrets_out(api: Api) -> None:
 
 async def test_hub_endpoints(api: Api) -> None:
     response = await api.session.get(api.url + "/api/hub/health")  # no token: liveness is public
-    assert await response.json() == {"status": "ok"}
+    assert await response.json() == {"status": "ok", "state": "RUNNING"}
     integrations = await (await api.request("GET", "/api/hub/integrations")).json()
     assert integrations[0]["id"] == "system_info"
     assert integrations[0]["health"]["status"] == "ok"

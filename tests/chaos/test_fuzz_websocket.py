@@ -24,7 +24,14 @@ _CLEAN_CLOSES = {
 }
 _LAST_ID = 2**63
 """Id of the closing ping: above every id the strategies make, so it is never an `id_reuse`."""
-_EVENT_TYPES = ["state_changed", "hub_stop", "hub_started", "call_service", "service_registered", "x"]
+_EVENT_TYPES = [
+    "state_changed",
+    "homeassistant_stop",
+    "homeassistant_started",
+    "call_service",
+    "service_registered",
+    "x",
+]
 
 _json = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**62), 2**62) | st.floats(allow_nan=False) | st.text(max_size=20),

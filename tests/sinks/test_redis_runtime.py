@@ -62,7 +62,7 @@ async def test_hash_equals_api_states_and_health_is_reported(tmp_path: Path, red
         assert integrations["redis"]["kind"] == "sink"
         assert integrations["redis"]["health"]["status"] == "ok"
     newest = await reader.xrevrange("homelab:rt:events", count=1)
-    assert newest[0][1]["event_type"] == "hub_stop"  # written during shutdown, before the sink let go
+    assert newest[0][1]["event_type"] == "homeassistant_final_write"  # written during shutdown, before the sink let go
     await reader.aclose()
 
 

@@ -21,6 +21,7 @@ from hub.config import load_config
 from hub.core import Core
 from hub.integration import discover_integrations
 from hub.runtime import Hub
+from tests.fixtures.gated import Gate, Gated
 from tests.fixtures.ports import free_port
 from tests.fixtures.process import ServerProcess
 from tests.www.dashboard_lab import (
@@ -287,6 +288,46 @@ async def test_first_start_pages_read_right(browser: Browser, lab: DashboardHub)
     await expect(recorder.locator("dd").nth(3)).not_to_have_text("never", timeout=10_000)  # it has written
     await expect(recorder.locator("dd").nth(3)).to_have_text(re.compile(r"\d+ ?s ago|just now"))
     await _assert_reads_clean(page)
+
+
+async def test_starting_banner_until_every_integration_gave_a_reading(browser: Browser, tmp_path: Path) -> None:
+    """While the hub is STARTING (a first poll still running) the dashboard says so; it goes once it is RUNNING."""
+    Gate.mode, Gate.release = "wait", asyncio.Event()
+    port = free_port()
+    (tmp_path / "hub.yaml").write_text(
+        f"hub:\n  name: nas\n  data_dir: {tmp_path / 'data'}\n  http: {{host: 127.0.0.1, port: {port}}}\n"
+        "integrations:\n  - platform: gated\n"
+    )
+    tokens = TokenStore.in_dir(tmp_path / "data")
+    token = tokens.create("browser")
+    tokens.save()
+    hub = Hub(load_config(tmp_path, {"gated": Gated}), {"gated": Gated})
+    stop = asyncio.Event()
+
+    async def run() -> None:
+        async with hub.lifespan():
+            await stop.wait()
+
+    task = asyncio.create_task(run())
+    try:
+        while hub.core.lifecycle.state != "STARTING" or not hub.core.states.get("binary_sensor.nas_recorder_health"):
+            await asyncio.sleep(0.02)
+        page = await _page(browser, DESKTOP)
+        await page.goto(f"http://127.0.0.1:{port}/")
+        await page.get_by_label("Access token").fill(token)
+        await page.get_by_role("button", name="Log in").click()
+        banner = page.locator(".banner.starting")
+        await expect(banner).to_be_visible()
+        await expect(banner).to_have_text(
+            "The hub is starting: values appear as each integration gives its first reading."
+        )
+        Gate.release.set()
+        await expect(banner).to_be_hidden()
+        await expect(page.locator("[data-entity='sensor.nas_gated_value'] .value")).to_have_text("42")
+        await _assert_reads_clean(page)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
 
 
 async def test_statistics_for_seven_days(browser: Browser, lab: DashboardHub) -> None:

@@ -95,6 +95,9 @@ class App {
   _wire() {
     this.store.addEventListener("structure", () => this._schedule(null));
     this.store.addEventListener("states", (event) => this._schedule(event.detail));
+    this.store.addEventListener("lifecycle", () => {
+      if (this._starting) this._starting.hidden = this.store.hubState !== "STARTING";
+    });
     this.connection.addEventListener("disconnected", () => this._status("offline", "Reconnecting…"));
     this.connection.addEventListener("reconnected", () => this._status("online", "Live"));
     this.connection.addEventListener("auth-invalid", () => this.logout(REFUSED));
@@ -123,6 +126,8 @@ class App {
     this._main = h("main.main");
     this._banner = h("div.banner", { role: "status", hidden: true },
       "Connection to the hub lost. Reconnecting… the values shown may be out of date.");
+    this._starting = h("div.banner.starting", { role: "status", hidden: this.store.hubState !== "STARTING" },
+      "The hub is starting: values appear as each integration gives its first reading.");
     this._toast = h("div.toast", { role: "status", hidden: true });
     this._dialog = h("dialog.confirm");
     mount(root,
@@ -130,7 +135,7 @@ class App {
         h("a.brand", { href: "#/", "aria-label": "homelab-hub" }, h("span.logo", "◆"), h("span.brand-name", "homelab-hub")),
         this._nav,
         h("div.topbar-end", this._dot, h("button.ghost.logout", { type: "button", onclick: () => this.logout() }, "Log out"))),
-      this._banner, this._main, this._toast, this._dialog);
+      this._banner, this._starting, this._main, this._toast, this._dialog);
   }
 
   _status(kind, title) {

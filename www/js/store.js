@@ -14,16 +14,22 @@ export class Store extends EventTarget {
     this.devices = new Map(); // device id -> device registry entry
     this.services = {};
     this.node = null; // this hub's own node name
+    this.hubState = null; // NOT_RUNNING, STARTING, RUNNING... as get_config says; RUNNING on homeassistant_started
     this._refreshTimer = null;
     this._resync = false; // after a reconnect the next full snapshot replaces what we had
     connection.addEventListener("disconnected", () => (this._resync = true));
-    connection.addEventListener("reconnected", () => this.loadRegistries().catch(() => {}));
+    connection.addEventListener("reconnected", () => {
+      this.loadRegistries().catch(() => {});
+      this._loadConfig().catch(() => {}); // a restarted hub is STARTING again
+    });
   }
 
   async start() {
-    const config = this.connection.command({ type: "get_config" }).then((c) => (this.node = c.location_name || null));
-    await Promise.all([this.loadRegistries(), this._loadServices(), config.catch(() => {})]);
+    await Promise.all([this.loadRegistries(), this._loadServices(), this._loadConfig().catch(() => {})]);
     await this.connection.subscribe({ type: "subscribe_entities" }, (event) => this._apply(event));
+    await this.connection
+      .subscribe({ type: "subscribe_events", event_type: "homeassistant_started" }, () => this._setHubState("RUNNING"))
+      .catch(() => {});
     await this.connection
       .subscribe({ type: "subscribe_events", event_type: "entity_registry_updated" }, () => this._refreshSoon())
       .catch(() => {}); // a hub that refuses it still works; new devices then show up on the next load
@@ -37,6 +43,18 @@ export class Store extends EventTarget {
     this.registry = new Map(entries.map((entry) => [entry.entity_id, entry]));
     this.devices = new Map(devices.map((device) => [device.id, device]));
     this.dispatchEvent(new Event("structure"));
+  }
+
+  async _loadConfig() {
+    const config = await this.connection.command({ type: "get_config" });
+    this.node = config.location_name || null;
+    this._setHubState(config.state || null);
+  }
+
+  _setHubState(state) {
+    if (state === this.hubState) return;
+    this.hubState = state;
+    this.dispatchEvent(new Event("lifecycle"));
   }
 
   async _loadServices() {

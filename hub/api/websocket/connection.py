@@ -178,14 +178,18 @@ class ActiveConnection:
                 await self.close(WSCloseCode.OK, "")
 
     async def close(self, code: WSCloseCode, reason: str) -> None:
-        """Close with `code`; a client that does not take the close frame in time is cut off."""
+        """Send what is queued (`homeassistant_stop` on the way out), then close with `code`; a client that does
+        not take them in time is cut off."""
         if self._closing:
             return
         self._closing = True
         try:
             async with asyncio.timeout(_CLOSE_TIMEOUT):
+                if code != WSCloseCode.POLICY_VIOLATION:  # a client cut off for falling behind gets no more
+                    for frame in self._frames(self._take()):
+                        await self.ws.send_str(frame)
                 await self.ws.close(code=code, message=reason.encode(), drain=False)
-        except TimeoutError:
+        except (TimeoutError, ConnectionError):
             transport = self.request.transport
             if transport is not None:
                 transport.abort()
