@@ -33,7 +33,7 @@ PORT_VARIABLE = "HUB_LIFECYCLE_TEST_PORT"
 def fake() -> Iterator[FakeClock]:
     clock = FakeClock()
     set_clock(clock)
-    Gate.release = asyncio.Event()
+    Gate.reset()
     yield clock
     set_clock(None)
 
@@ -163,7 +163,7 @@ async def test_a_slow_first_poll_holds_starting_until_it_ends(
 async def test_a_hanging_first_poll_holds_starting_only_until_its_bound(
     tmp_path: Path, fake: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
-    Gate.mode = "hang"
+    Gate.reset("hang")
     try:
         async with starting(tmp_path, timeout=5) as running:
             await fake.advance(9.9)
@@ -172,12 +172,12 @@ async def test_a_hanging_first_poll_holds_starting_only_until_its_bound(
             await asyncio.wait_for(running.up.wait(), 5)
             assert await running.api_state() == "RUNNING"
     finally:
-        Gate.mode = "wait"
+        Gate.reset()
     assert "gated gave no first reading in time: running without it" in caplog.text
 
 
 async def test_a_failing_first_poll_lets_the_hub_run(tmp_path: Path, fake: FakeClock) -> None:
-    Gate.mode = "fail"
+    Gate.reset("fail")
     try:
         async with starting(tmp_path) as running:
             await asyncio.wait_for(running.up.wait(), 5)  # no fake time passed: the failure ended the first poll
@@ -185,7 +185,7 @@ async def test_a_failing_first_poll_lets_the_hub_run(tmp_path: Path, fake: FakeC
             health = {h.name: h for h in running.hub.health}["gated"]
             assert health.last_error == "the gated daemon is down"
     finally:
-        Gate.mode = "wait"
+        Gate.reset()
 
 
 async def test_stop_reaches_websocket_subscribers_before_a_clean_close(tmp_path: Path, fake: FakeClock) -> None:

@@ -1,4 +1,4 @@
-"""Cached virtualenvs for the real clients the compat tests run (Home Assistant), kept apart from `.venv`.
+"""Cached virtualenvs for the real clients the compat tests run (Home Assistant, AppDaemon), apart from `.venv`.
 
 Each client gets its own venv under `$HUB_TEST_CACHE` (default `~/.cache/homelab-hub`), installed from a
 requirements file that pins every package, and named after a hash of that file, so a changed pin builds a new
@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["HOME_ASSISTANT", "CachedVenv"]
+__all__ = ["APPDAEMON", "HOME_ASSISTANT", "CachedVenv"]
 
 _STAMP = ".built"
 
@@ -75,7 +75,9 @@ def _say(text: str) -> None:
 
 HOME_ASSISTANT = CachedVenv("homeassistant", Path(__file__).with_name("homeassistant-requirements.txt"))
 
-ALL = (HOME_ASSISTANT,)
+APPDAEMON = CachedVenv("appdaemon", Path(__file__).with_name("appdaemon-requirements.txt"))
+
+ALL = (HOME_ASSISTANT, APPDAEMON)
 
 
 def main() -> None:

@@ -292,7 +292,7 @@ async def test_first_start_pages_read_right(browser: Browser, lab: DashboardHub)
 
 async def test_starting_banner_until_every_integration_gave_a_reading(browser: Browser, tmp_path: Path) -> None:
     """While the hub is STARTING (a first poll still running) the dashboard says so; it goes once it is RUNNING."""
-    Gate.mode, Gate.release = "wait", asyncio.Event()
+    Gate.reset()
     port = free_port()
     (tmp_path / "hub.yaml").write_text(
         f"hub:\n  name: nas\n  data_dir: {tmp_path / 'data'}\n  http: {{host: 127.0.0.1, port: {port}}}\n"
