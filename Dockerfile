@@ -8,6 +8,8 @@ RUN python3 -m venv /opt/build && /opt/build/bin/pip install --no-cache-dir --qu
 COPY pyproject.toml README.md ./
 COPY hub ./hub
 COPY integrations ./integrations
+# hub/www links to www/: the wheel carries the dashboard as package data.
+COPY www ./www
 RUN /opt/build/bin/pip wheel --no-cache-dir --quiet --wheel-dir /wheels '.[postgres]'
 
 FROM ${BASE}
@@ -23,7 +25,6 @@ RUN python3 -m venv /opt/hub \
     && useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin hub \
     && mkdir -p /config /data \
     && chown hub /data
-COPY www /usr/share/homelab-hub/www
 COPY deploy/container/hub.yaml /config/hub.yaml
 ENV PATH=/opt/hub/bin:$PATH \
     PYTHONUNBUFFERED=1 \

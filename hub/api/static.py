@@ -10,8 +10,8 @@ from aiohttp import web
 
 __all__ = ["DEFAULT_WWW_DIR", "WWW_DIR", "add_static_routes"]
 
-DEFAULT_WWW_DIR: Final = Path(__file__).resolve().parents[2] / "www"
-"""`www/` beside the `hub` package: the repository's dashboard."""
+DEFAULT_WWW_DIR: Final = Path(__file__).resolve().parents[1] / "www"
+"""The dashboard shipped in the `hub` package: `hub/www` links to the repository's `www/`, and a wheel holds a copy."""
 
 WWW_DIR = web.AppKey("www_dir", Path)
 

@@ -69,5 +69,7 @@ def test_dockerfile_runs_as_non_root_with_a_healthcheck() -> None:
     assert "ARG BASE=" in text
     assert "\nUSER hub\n" in text
     assert "HEALTHCHECK" in text
-    assert "/api/hub/health" in text
+    # The check asks the hub where its config says it listens, not a fixed port (tests/test_lifecycle.py).
+    assert 'CMD ["homelab-hub", "health", "-c", "/config"]' in text
+    assert "8130/api" not in text
     assert 'VOLUME ["/config", "/data"]' in text
