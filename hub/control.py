@@ -6,12 +6,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
+from .core import HubError
 from .health import HealthRegistry
 
 __all__ = ["HistoryReader", "HubControl", "UnknownIntegration"]
 
 
-class UnknownIntegration(LookupError):
+class UnknownIntegration(HubError, LookupError):
     """No running integration has that id."""
 
 

@@ -16,13 +16,14 @@ from pydantic import ValidationError
 from hub.config import CONFIG_FILE
 from hub.config.loader import load_yaml
 from hub.config.models import HttpConfig
+from hub.core import HubError
 
 __all__ = ["ProbeError", "health_url", "probe"]
 
 _ANY_ADDRESS = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}
 
 
-class ProbeError(Exception):
+class ProbeError(HubError):
     """Why the state could not be told: a config that does not say where, or a hub that does not answer."""
 
 

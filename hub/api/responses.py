@@ -6,12 +6,14 @@ from typing import Any
 
 from aiohttp import web
 
+from hub.core import HubError
+
 from .jsonenc import dumps, loads
 
 __all__ = ["BodyError", "json_body", "json_message", "json_response"]
 
 
-class BodyError(ValueError):
+class BodyError(HubError, ValueError):
     """A request body that is not the JSON asked for; the message is the client's answer."""
 
 

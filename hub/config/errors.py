@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from hub.core import HubError
+
 __all__ = ["ConfigError", "ConfigErrors", "KeyPath", "format_path"]
 
 KeyPath = tuple[str | int, ...]
@@ -38,7 +40,7 @@ class ConfigError:
         return f"{where} {key}: {self.message}" if key else f"{where}: {self.message}"
 
 
-class ConfigErrors(Exception):
+class ConfigErrors(HubError):
     """Every problem found in one load, in file order."""
 
     def __init__(self, errors: Sequence[ConfigError]) -> None:

@@ -8,7 +8,6 @@ __all__ = [
     "InvalidState",
     "ServiceNotFound",
     "ServiceValidationError",
-    "Unauthorized",
     "Unavailable",
 ]
 
@@ -36,10 +35,6 @@ class ServiceNotFound(HubError):
 
 class ServiceValidationError(HubError, ValueError):
     """A service call whose data the service's schema refused, or that the service refused to carry out."""
-
-
-class Unauthorized(HubError):
-    """The caller may not do this."""
 
 
 class Unavailable(HubError):

@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 
-from hub.core import DeviceInfo, EntityDetails, slugify
+from hub.core import DeviceInfo, EntityDetails, HubError, slugify
 
 from .entities import Availability, AvailabilityMode, Remote
 
@@ -58,7 +58,7 @@ _DEVICE_ABBREVIATIONS = {
 }
 
 
-class Unusable(ValueError):
+class Unusable(HubError, ValueError):
     """A message that cannot be used, and why (logged by the ingest, at most once a minute per topic)."""
 
 

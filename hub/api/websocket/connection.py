@@ -18,7 +18,6 @@ from typing import Any, Final
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from hub.core import HubError, ServiceNotFound, ServiceValidationError, Unsubscribe
-from hub.core.errors import Unauthorized
 
 from ..info import HA_VERSION
 from ..jsonenc import dumps, loads
@@ -333,8 +332,6 @@ class ActiveConnection:
             self.send(msgs.error_message(msg_id, msgs.ERR_INVALID_FORMAT, str(err)))
         elif isinstance(err, ServiceValidationError):
             self.send(msgs.error_message(msg_id, msgs.ERR_SERVICE_VALIDATION_ERROR, f"Validation error: {err}"))
-        elif isinstance(err, Unauthorized):
-            self.send(msgs.error_message(msg_id, msgs.ERR_UNAUTHORIZED, "Unauthorized"))
         elif isinstance(err, TimeoutError):
             self.send(msgs.error_message(msg_id, msgs.ERR_TIMEOUT, "Timeout"))
         elif isinstance(err, HubError):

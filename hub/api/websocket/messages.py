@@ -15,7 +15,6 @@ __all__ = [
     "ERR_NOT_FOUND",
     "ERR_SERVICE_VALIDATION_ERROR",
     "ERR_TIMEOUT",
-    "ERR_UNAUTHORIZED",
     "ERR_UNKNOWN_COMMAND",
     "ERR_UNKNOWN_ERROR",
     "EventEncoder",
@@ -33,7 +32,6 @@ ERR_HOME_ASSISTANT_ERROR: Final = "home_assistant_error"
 ERR_SERVICE_VALIDATION_ERROR: Final = "service_validation_error"
 ERR_UNKNOWN_COMMAND: Final = "unknown_command"
 ERR_UNKNOWN_ERROR: Final = "unknown_error"
-ERR_UNAUTHORIZED: Final = "unauthorized"
 ERR_TIMEOUT: Final = "timeout"
 
 

@@ -6,10 +6,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from hub.core import HubError
+
 __all__ = ["Field", "Schema", "SchemaError", "check"]
 
 
-class SchemaError(ValueError):
+class SchemaError(HubError, ValueError):
     """A command that does not fit its schema; the message is what HA's `humanize_error` would say."""
 
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from hub.core import HubError, Unavailable
+
 __all__ = ["RedisSinkError", "RedisTimeout", "RedisUnavailable"]
 
 
-class RedisSinkError(Exception):
+class RedisSinkError(HubError):
     """Something the Redis sink could not do; the hub keeps running without it."""
 
 
-class RedisUnavailable(RedisSinkError):
+class RedisUnavailable(RedisSinkError, Unavailable):
     """Redis refused, dropped or failed a connection or a write; the sink retries with backoff and resyncs."""
 
 
