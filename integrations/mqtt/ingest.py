@@ -11,8 +11,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from hub.core import EntityDetails, StateValue
+from hub.core.log_limit import LogLimit, shown
 from hub.core.states import MAX_STATE_LENGTH
-from hub.log_limit import LogLimit, shown
 
 from .config import MqttIngestConfig, TopicEntity
 from .discovery import DiscoveryTopic, Unusable, json_value, parse_config, parse_topic

@@ -13,8 +13,8 @@ from typing import Any, ClassVar, Protocol
 import aiomqtt
 
 from hub.core import ServiceCall, ServiceValidationError
+from hub.core.log_limit import LogLimit
 from hub.integration import Integration, IntegrationService, NotReady
-from hub.log_limit import LogLimit
 
 from .config import MqttIngestConfig
 from .entities import ENTITIES, IngestSnapshot

@@ -18,7 +18,7 @@ import paho.mqtt.client as paho
 from paho.mqtt.enums import MQTTErrorCode
 from paho.mqtt.exception import MalformedPacket
 
-from hub.log_limit import LogLimit
+from hub.core.log_limit import LogLimit
 
 __all__ = ["PublishReader"]
 

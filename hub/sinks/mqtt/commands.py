@@ -6,8 +6,8 @@ import asyncio
 import logging
 
 from hub.core import Core, HubError, RegistryEntry
+from hub.core.log_limit import LogLimit, shown
 from hub.entity_commands import run_command
-from hub.log_limit import LogLimit, shown
 
 from .topics import Topics
 

@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 import pytest
 
-from hub.log_limit import LogLimit
+from hub.core.log_limit import LogLimit
 from integrations.mqtt.config import MqttIngestConfig
 from integrations.mqtt.ingest import Ingest
 

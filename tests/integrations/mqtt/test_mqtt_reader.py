@@ -10,7 +10,7 @@ import aiomqtt
 import paho.mqtt.client as paho
 import pytest
 
-from hub.log_limit import LogLimit
+from hub.core.log_limit import LogLimit
 from hub.sinks.mqtt.client import publish_packet
 from integrations.mqtt.reader import MAX_PACKET, PublishReader
 from tests.fixtures.process import ServerProcess

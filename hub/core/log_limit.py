@@ -7,7 +7,8 @@ later ones within the interval are only counted, and the next line logged for th
 from __future__ import annotations
 
 import logging
-import time
+
+from . import clock
 
 __all__ = ["LogLimit", "shown"]
 
@@ -33,7 +34,7 @@ class LogLimit:
         self._skipped: dict[str, int] = {}
 
     def warning(self, key: str, message: str, *args: object) -> None:
-        now = time.monotonic()
+        now = clock.monotonic()
         until = self._until.get(key)
         if until is not None and now < until:
             self._skipped[key] = self._skipped.get(key, 0) + 1
