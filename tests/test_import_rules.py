@@ -6,6 +6,7 @@ the hub and not named there would be open to integrations unnoticed. This test n
 
 from __future__ import annotations
 
+import ast
 import pkgutil
 import tomllib
 from pathlib import Path
@@ -31,3 +32,23 @@ def test_every_other_hub_module_is_forbidden_to_integrations() -> None:
     modules |= {f"hub.config.{m.name}" for m in pkgutil.iter_modules(hub.config.__path__)}
     assert modules - ALLOWED - forbidden == set(), "name these in the contract's forbidden_modules"
     assert forbidden & ALLOWED == set()
+
+
+def _runtime_imports(path: Path) -> set[str]:
+    """Modules a file imports when it runs (its module level, `if TYPE_CHECKING:` blocks left out)."""
+    found: set[str] = set()
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.ImportFrom):
+            found.add("." * node.level + (node.module or ""))
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return found
+
+
+def test_no_cycle_between_the_api_keys_and_the_websocket_commands() -> None:
+    """keys.py names the WebSocket package's types for the type checker only, and the commands get what they use
+    from their connection, so neither imports the other when it runs."""
+    keys = _runtime_imports(ROOT / "hub" / "api" / "keys.py")
+    assert not [module for module in keys if "websocket" in module], keys
+    commands = _runtime_imports(ROOT / "hub" / "api" / "websocket" / "commands.py")
+    assert "..keys" not in commands, commands

@@ -14,11 +14,11 @@ from .auth import Authenticator
 from .counters import ApiCounters
 from .error_log import LogBuffer
 from .tokens import TokenRecord
-from .websocket.entities import ChangeFeed
-from .websocket.messages import EventEncoder
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the WebSocket package uses these keys: importing it here would make a cycle
     from .websocket.connection import ConnectionSet
+    from .websocket.entities import ChangeFeed
+    from .websocket.messages import EventEncoder
 
 __all__ = [
     "AUTH",
@@ -42,8 +42,8 @@ CONNECTIONS: web.AppKey[ConnectionSet] = web.AppKey("connections")
 LOG_BUFFER = web.AppKey("log_buffer", LogBuffer)
 HUB_VERSION = web.AppKey("hub_version", str)
 COUNTERS = web.AppKey("counters", ApiCounters)
-CHANGE_FEED = web.AppKey("change_feed", ChangeFeed)
-EVENT_ENCODER = web.AppKey("event_encoder", EventEncoder)
+CHANGE_FEED: web.AppKey[ChangeFeed] = web.AppKey("change_feed")
+EVENT_ENCODER: web.AppKey[EventEncoder] = web.AppKey("event_encoder")
 
 TOKEN = web.RequestKey("token", TokenRecord)
 """The token an authenticated request came with."""

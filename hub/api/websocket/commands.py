@@ -3,20 +3,34 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
-from hub.core import EVENT_STATE_CHANGED, MATCH_ALL, Context, Event, EventOrigin
+from hub.control import HubControl
+from hub.core import EVENT_STATE_CHANGED, MATCH_ALL, Context, Core, Event, EventOrigin
 
 from ..info import config_dict
-from ..keys import CHANGE_FEED, CONTROL, CORE, EVENT_ENCODER, HUB_VERSION
 from . import messages as msgs
-from .entities import EntityFilter, EntityStream
+from .entities import ChangeFeed, EntityFilter, EntityStream
+from .messages import EventEncoder
 from .schema import Field, Schema
 
 if TYPE_CHECKING:
     from .connection import ActiveConnection
 
-__all__ = ["COMMANDS", "Handler"]
+__all__ = ["COMMANDS", "Handler", "Shared"]
+
+
+@dataclass(frozen=True, slots=True)
+class Shared:
+    """What every command may use, handed to it by its connection (never the aiohttp app)."""
+
+    core: Core
+    control: HubControl
+    hub_version: str
+    event_encoder: EventEncoder
+    change_feed: ChangeFeed
+
 
 Handler = Callable[["ActiveConnection", dict[str, Any]], Awaitable[None] | None]
 
@@ -49,31 +63,31 @@ def _supported_features(conn: ActiveConnection, msg: dict[str, Any]) -> None:
 
 @_command("get_states")
 def _get_states(conn: ActiveConnection, msg: dict[str, Any]) -> None:
-    states = conn.request.app[CORE].states.all()
+    states = conn.shared.core.states.all()
     conn.send(msgs.result_message(msg["id"], [state.as_dict() for state in states]))
 
 
 @_command("get_config")
 def _get_config(conn: ActiveConnection, msg: dict[str, Any]) -> None:
-    app = conn.request.app
-    conn.send(msgs.result_message(msg["id"], config_dict(app[CORE], app[CONTROL], app[HUB_VERSION])))
+    shared = conn.shared
+    conn.send(msgs.result_message(msg["id"], config_dict(shared.core, shared.control, shared.hub_version)))
 
 
 @_command("get_services")
 def _get_services(conn: ActiveConnection, msg: dict[str, Any]) -> None:
-    services = {entry["domain"]: entry["services"] for entry in conn.request.app[CORE].services.as_list()}
+    services = {entry["domain"]: entry["services"] for entry in conn.shared.core.services.as_list()}
     conn.send(msgs.result_message(msg["id"], services))
 
 
 @_command("subscribe_events", {"event_type": Field((str,))})
 def _subscribe_events(conn: ActiveConnection, msg: dict[str, Any]) -> None:
     msg_id: int = msg["id"]
-    encoder = conn.request.app[EVENT_ENCODER]
+    encoder = conn.shared.event_encoder
 
     def forward(event: Event[Any]) -> None:
         conn.send(msgs.event_message(msg_id, encoder.encode(event)))
 
-    conn.subscriptions[msg_id] = conn.request.app[CORE].bus.listen(msg.get("event_type", MATCH_ALL), forward)
+    conn.subscriptions[msg_id] = conn.shared.core.bus.listen(msg.get("event_type", MATCH_ALL), forward)
     conn.send(msgs.result_message(msg_id))
 
 
@@ -94,12 +108,11 @@ def _unsubscribe_events(conn: ActiveConnection, msg: dict[str, Any]) -> None:
 )
 def _subscribe_entities(conn: ActiveConnection, msg: dict[str, Any]) -> None:
     msg_id: int = msg["id"]
-    app = conn.request.app
-    core = app[CORE]
+    core = conn.shared.core
     entity_ids = msg.get("entity_ids")
     if isinstance(entity_ids, str):
         entity_ids = [part.strip().lower() for part in entity_ids.split(",")]
-    feed = app[CHANGE_FEED]
+    feed = conn.shared.change_feed
     stream = EntityStream(msg_id, EntityFilter(entity_ids, msg.get("include"), msg.get("exclude")), feed, conn.wake)
     # No await between the snapshot and the feed's cursor: no change can fall between them (HA does the same).
     feed.add(stream)
@@ -127,7 +140,7 @@ def _subscribe_entities(conn: ActiveConnection, msg: dict[str, Any]) -> None:
 async def _call_service(conn: ActiveConnection, msg: dict[str, Any]) -> None:
     data = {**msg.get("service_data", {}), **msg.get("target", {})}
     context = Context(user_id=conn.token.id)
-    response = await conn.request.app[CORE].services.call(msg["domain"], msg["service"], data, context=context)
+    response = await conn.shared.core.services.call(msg["domain"], msg["service"], data, context=context)
     result: dict[str, Any] = {"context": context.as_dict()}
     if msg.get("return_response"):
         result["response"] = response
@@ -143,7 +156,7 @@ def _fire_event(conn: ActiveConnection, msg: dict[str, Any]) -> None:
         conn.send(msgs.error_message(msg["id"], msgs.ERR_HOME_ASSISTANT_ERROR, message))
         return
     context = Context(user_id=conn.token.id)
-    conn.request.app[CORE].bus.fire(
+    conn.shared.core.bus.fire(
         msg["event_type"], msg.get("event_data") or {}, origin=EventOrigin.remote, context=context
     )
     conn.send(msgs.result_message(msg["id"], {"context": context.as_dict()}))
@@ -151,13 +164,13 @@ def _fire_event(conn: ActiveConnection, msg: dict[str, Any]) -> None:
 
 @_command("config/entity_registry/list")
 def _entity_registry(conn: ActiveConnection, msg: dict[str, Any]) -> None:
-    entries = [entry.as_dict() for entry in conn.request.app[CORE].entities]
+    entries = [entry.as_dict() for entry in conn.shared.core.entities]
     conn.send(msgs.result_message(msg["id"], entries))
 
 
 @_command("config/device_registry/list")
 def _device_registry(conn: ActiveConnection, msg: dict[str, Any]) -> None:
-    devices = conn.request.app[CORE].entities.devices().values()
+    devices = conn.shared.core.entities.devices().values()
     conn.send(msgs.result_message(msg["id"], [_device_dict(device) for device in devices]))
 
 

@@ -21,10 +21,10 @@ from hub.core import HubError, ServiceNotFound, ServiceValidationError, Unsubscr
 
 from ..info import HA_VERSION
 from ..jsonenc import dumps, loads
-from ..keys import AUTH, CONNECTIONS, SETTINGS
+from ..keys import AUTH, CHANGE_FEED, CONNECTIONS, CONTROL, CORE, EVENT_ENCODER, HUB_VERSION, SETTINGS
 from ..tokens import TokenRecord, TokenStore
 from . import messages as msgs
-from .commands import COMMANDS
+from .commands import COMMANDS, Shared
 from .entities import EntityStream
 from .schema import Field, SchemaError, check
 
@@ -140,6 +140,9 @@ class ActiveConnection:
         self.request = request
         self.ws = ws
         self.token = token
+        app = request.app
+        self.shared = Shared(app[CORE], app[CONTROL], app[HUB_VERSION], app[EVENT_ENCODER], app[CHANGE_FEED])
+        """What the commands use: they are given it here, never the app."""
         settings = request.app[SETTINGS]
         self._max_pending = settings.ws_max_pending
         self._send_timeout = settings.ws_send_timeout.total_seconds()
