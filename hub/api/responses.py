@@ -7,8 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from hub.core import HubError
-
-from .jsonenc import dumps, loads
+from hub.jsonenc import dumps, loads
 
 __all__ = ["BodyError", "json_body", "json_message", "json_response"]
 

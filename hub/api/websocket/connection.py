@@ -18,9 +18,9 @@ from typing import Any, Final
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from hub.core import HubError, ServiceNotFound, ServiceValidationError, Unsubscribe
+from hub.jsonenc import dumps, loads
 
 from ..info import HA_VERSION
-from ..jsonenc import dumps, loads
 from ..keys import AUTH, CHANGE_FEED, CONNECTIONS, CONTROL, CORE, EVENT_ENCODER, HUB_VERSION, SETTINGS
 from ..tokens import TokenRecord, TokenStore
 from . import messages as msgs

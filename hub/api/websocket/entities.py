@@ -16,8 +16,8 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final
 
 from hub.core import EVENT_STATE_CHANGED, Event, EventBus, State, Unsubscribe
+from hub.jsonenc import dumps
 
-from ..jsonenc import dumps
 from .messages import compressed_diff, event_message
 
 __all__ = ["LOG_LIMIT", "ChangeFeed", "EntityFilter", "EntityStream"]

@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from hub.core import Event, State
-
-from ..jsonenc import dumps
+from hub.jsonenc import dumps
 
 __all__ = [
     "ERR_HOME_ASSISTANT_ERROR",

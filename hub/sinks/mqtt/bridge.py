@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import logging
 import random
 from collections.abc import Mapping
@@ -34,6 +33,7 @@ from hub.core import (
     clock,
 )
 from hub.health import Health
+from hub.jsonenc import dumps
 
 from .client import AVAILABLE, NOT_AVAILABLE, Link
 from .commands import CommandRouter
@@ -231,7 +231,7 @@ class Bridge:
             self._publish_devices(link, {e.device.identifier for e in entries}, {})
             return
         for entry in entries:
-            payload = json.dumps(self._discovery.component(entry))
+            payload = dumps(self._discovery.component(entry))
             link.publish(self._topics.component_config(entry), payload, self._config.qos.discovery, True)
             self.published += 1
 
@@ -248,7 +248,7 @@ class Bridge:
                 link.publish(topic, b"", self._config.qos.discovery, True)
                 continue
             payload = device_payload(self._discovery, entries[0].device, entries, gone)
-            link.publish(topic, json.dumps(payload), self._config.qos.discovery, True)
+            link.publish(topic, dumps(payload), self._config.qos.discovery, True)
             self.published += 1
 
     def _publish_states(self, link: Link) -> None:
@@ -278,7 +278,7 @@ class Bridge:
                 continue
             self._sent_attributes[entity_id] = attributes
             extra = {key: value for key, value in attributes.items() if key not in _IN_CONFIG}
-            link.publish(self._topics.attributes(object_id), json.dumps(extra, default=str), qos, True)
+            link.publish(self._topics.attributes(object_id), dumps(extra), qos, True)
             self.published += 1
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import aiomqtt
@@ -156,6 +158,19 @@ async def test_unavailable_is_told_on_the_entity_availability_and_unknown_as_non
     # The new value precedes `online`, so Home Assistant never shows the value from before the outage.
     order = [(m.topic.value.rpartition("/")[2], bytes(m.payload)) for m in seen.messages]  # type: ignore[arg-type]
     assert order.index(("state", b"None")) < len(order) - 1 - order[::-1].index(("availability", b"online"))
+
+
+async def test_attributes_are_json_home_assistant_reads(mosquitto: ServerProcess) -> None:
+    """Times in ISO 8601 and a non-finite float as null, as the API writes them: `str()` of a datetime and a bare
+    NaN were what the bridge sent before, and Home Assistant logs a NaN as erroneous JSON."""
+    core, _ = make_core()
+    topic = "homelab/nas/nas_cpu_percent/attributes"
+    since = datetime(2026, 12, 6, 1, 2, 3, tzinfo=UTC)
+    async with running(core, _config(mosquitto)), recording(mosquitto.port, topic) as seen:
+        await wait_for(lambda: seen.payload(topic) is not None, what="the first attributes")
+        core.states.set("sensor.nas_cpu_percent", "13", {"since": since, "spread": math.nan, "cores": 4})
+        await wait_for(lambda: b"since" in (seen.payload(topic) or b""), what="the new attributes")
+    assert json.loads(seen.payload(topic) or b"") == {"since": "2026-12-06T01:02:03+00:00", "spread": None, "cores": 4}
 
 
 async def test_birth_republishes_configs_then_states(mosquitto: ServerProcess) -> None:

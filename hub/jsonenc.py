@@ -1,4 +1,8 @@
-"""JSON encoding of hub objects (states, events, contexts) in Home Assistant's shapes, and parsing of client JSON."""
+"""JSON encoding of hub objects (states, events, contexts) in Home Assistant's shapes, and parsing of client JSON.
+
+The API and the MQTT sink write with it (ISO times, a non-finite float as `null`, as Home Assistant's encoder);
+the Redis sink and the recorder keep encoders of their own, tuned to their hot paths, for the same shapes.
+"""
 
 from __future__ import annotations
 
