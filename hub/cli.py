@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from hub.config import ConfigErrors, load_config
 
 from .integration import discover_integrations
-from .malloc_arenas import share_helper_thread_arena
+from .process import prepare_process, settle_heap
 from .version import hub_version
 
 if TYPE_CHECKING:
@@ -147,20 +147,24 @@ def _run(directory: Path, log_level: str | None) -> int:
             print(str(error), file=sys.stderr)
         return 1
     _setup_logging(log_level or config.hub.log_level)
-    share_helper_thread_arena()
+    prepare_process()
     from .runtime import Hub
 
     hub = Hub(config, discover_integrations())
     try:
-        asyncio.run(_serve(hub))
+        asyncio.run(serve(hub))
     except KeyboardInterrupt:
         return 130
     return 0
 
 
-async def _serve(hub: Hub) -> None:
+async def serve(hub: Hub) -> None:
+    """The hub as its process runs it: started, its heap settled, until SIGINT or SIGTERM."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    await hub.run(stop)
+    async with hub.lifespan():
+        settle_heap()
+        await stop.wait()
+        _LOGGER.info("Stopping")

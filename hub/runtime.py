@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import platform
 from collections.abc import AsyncIterator, Mapping
@@ -13,13 +12,6 @@ from typing import Any
 from hub.config import Config, IntegrationEntry, load_config
 from hub.core import Core, CoreState, DeviceInfo, clock
 
-# The recorder is imported before anything that loads aiohttp. Tortoise reads and parses its own models.py when
-# it defines `Model` (inspect.getsource, for field comments): ~4 MB of syntax tree for a moment. Freed before the
-# ~8 MB of aiohttp and the API are loaded, that space is what they fill; loaded after them, it stayed a hole in
-# the heap, 1.6 MB of an idle hub's RSS (bench/idle.py).
-from .recorder import Recorder, recorder_url
-
-# isort: split
 from .alerts import AlertEngine
 from .api import serve_api
 from .control import HistoryReader, UnknownIntegration
@@ -28,26 +20,13 @@ from .health import HealthRegistry
 from .health_entities import HealthEntities
 from .host import IntegrationHost
 from .integration import Integration
+from .recorder import Recorder, recorder_url
 from .scheduler import PollerSpec, spread_offsets
 from .version import hub_version
 
 __all__ = ["Hub"]
 
 _LOGGER = logging.getLogger(__name__)
-
-
-_GC_THRESHOLDS = (20_000, 20, 20)
-"""Collect the young generation every 20,000 allocations, not 700: at 2,000 changes/s with every sink on, the
-defaults spent 10-20 % of the hub's CPU in the collector, and full collections paused it for up to 230-320 ms,
-past the 250 ms latency budget; frozen and with these, 2.5 % and under 80 ms (bench/e2e/, docs/benchmarks.md)."""
-
-
-def _settle_heap() -> None:
-    """Once started: collect start-up garbage, then exempt what is left (modules, config, registries) from every
-    later collection, and collect less often; what the hub makes per change dies young by reference counting."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(*_GC_THRESHOLDS)
 
 
 class Hub:
@@ -132,13 +111,6 @@ class Hub:
             )
         else:
             _LOGGER.info("homelab-hub %s running as node %r: started in %.2f s", self.version, self.core.node, total)
-
-    async def run(self, stop: asyncio.Event) -> None:
-        """The hub as a process runs it: started, its heap settled, until `stop` is set."""
-        async with self.lifespan():
-            _settle_heap()
-            await stop.wait()
-            _LOGGER.info("Stopping")
 
     def _parts(self) -> list[AbstractAsyncContextManager[Any]]:
         """The sinks and the API, in start order; each is optional and configured under `hub:`."""

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 import sys
 import time
 from collections.abc import AsyncIterator, Iterable, Mapping
@@ -23,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
+from hub.cli import serve
 from hub.config import load_config
 from hub.config.validation import StrictModel
 from hub.core import EntityDescription, ServiceCall
@@ -130,12 +130,7 @@ class Synthetic(Integration[SyntheticConfig, Changes]):
 
 async def _serve(directory: Path) -> None:
     available = {Synthetic.domain: Synthetic}
-    hub = Hub(load_config(directory, available), available)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    await hub.run(stop)
+    await serve(Hub(load_config(directory, available), available))
 
 
 def main() -> None:

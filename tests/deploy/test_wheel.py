@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -16,22 +17,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_wheel_install_serves_the_dashboard_from_anywhere(tmp_path: Path) -> None:
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--no-deps",
-            "--no-build-isolation",
-            "-q",
-            "-w",
-            str(tmp_path),
-            str(ROOT),
-        ],
-        check=True,
-        capture_output=True,
-    )
+    # Built from a copy: setuptools leaves build/ and *.egg-info in the tree it builds.
+    source = tmp_path / "source"
+    for part in ("hub", "integrations", "www"):
+        shutil.copytree(ROOT / part, source / part, symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
+    for part in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / part, source / part)
+    build = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path)]
+    subprocess.run([*build, str(source)], check=True, capture_output=True)
     (wheel,) = tmp_path.glob("homelab_hub-*.whl")
     site = tmp_path / "site"
     with zipfile.ZipFile(wheel) as archive:
