@@ -96,7 +96,6 @@ class EntityDescription(Generic[_SnapT]):
     state_class: str | None = None
     icon: str | None = None
     entity_category: Literal["diagnostic", "config"] | None = None
-    enabled_by_default: bool = True
     instances: Callable[[_SnapT], Iterable[str]] | None = None
     attributes: Callable[[_SnapT, str], Mapping[str, Any]] | None = None
     device: Callable[[_SnapT, str], DeviceInfo] | None = None
