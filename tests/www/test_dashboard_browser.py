@@ -16,7 +16,6 @@ import pytest_asyncio
 from playwright.async_api import Browser, BrowserContext, Page, WebSocketRoute, async_playwright, expect
 
 from hub.api.tokens import TokenStore
-from hub.backoff import set_testing
 from hub.config import load_config
 from hub.core import Core
 from hub.integration import discover_integrations
@@ -381,11 +380,11 @@ async def test_reconnects_after_a_hub_restart(browser: Browser, tmp_path: Path) 
         await _login(page, first, first.token)
         await expect(page.locator("[data-entity='sensor.pi_cpu_percent']")).to_be_visible()
     await expect(page.locator(".conn-dot.offline")).to_be_visible()
-    await expect(page.locator(".banner")).to_contain_text("Connection to the hub lost")
+    await expect(page.locator(".banner.offline")).to_contain_text("Connection to the hub lost")
     port = int(urlsplit(first.url).port or 0)
     async with running_hub(tmp_path, with_token=False, port=port) as second:
         await expect(page.locator(".conn-dot.online")).to_be_visible(timeout=8000)
-        await expect(page.locator(".banner")).to_be_hidden()
+        await expect(page.locator(".banner.offline")).to_be_hidden()
         second.core.states.set("sensor.nas_cpu_percent", "55.5", {"unit_of_measurement": "%"})
         await expect(page.locator("[data-entity='sensor.nas_cpu_percent'] .value")).to_have_text("55.5 %")
 
@@ -419,6 +418,7 @@ async def _until_async(read: Callable[[], Awaitable[object]], expected: object, 
         await asyncio.sleep(0.1)
 
 
+@pytest.mark.usefixtures("instant_backoff")
 async def test_fleet_of_real_hubs_over_mqtt(browser: Browser, tmp_path: Path, mosquitto: ServerProcess) -> None:
     """system_info on two hubs; `pi` publishes over MQTT, `nas` ingests it: the page shows both nodes, live."""
     available = discover_integrations()
@@ -430,40 +430,34 @@ async def test_fleet_of_real_hubs_over_mqtt(browser: Browser, tmp_path: Path, mo
     tokens.save()
     pi = Hub(load_config(pi_dir, available), available)
     nas = Hub(load_config(nas_dir, available), available)
-    set_testing(True)
-    try:
-        async with pi.lifespan(), nas.lifespan():
-            await _until(lambda: nas.core.states.get("sensor.pi_cpu_percent") is not None, 30, "pi ingested")
-            await _until(lambda: nas.core.states.get("sensor.nas_cpu_percent") is not None, 10, "own cpu")
-            page = await _page(browser, DESKTOP)
-            requests = Requests(page)
-            url = f"http://127.0.0.1:{nas.config.hub.http.port}"
-            await page.goto(url + "/")
-            await page.get_by_label("Access token").fill(token)
-            await page.get_by_role("button", name="Log in").click()
-            await expect(page.locator("section.node[data-node='nas'] article.card").first).to_be_visible()
-            await expect(
-                page.locator("section.node[data-node='pi'] [data-entity='sensor.pi_cpu_percent']")
-            ).to_be_visible()
-            sections = await page.locator("section.node").evaluate_all("els => els.map(e => e.dataset.node)")
-            assert sections[:2] == ["nas", "pi"]
+    async with pi.lifespan(), nas.lifespan():
+        await _until(lambda: nas.core.states.get("sensor.pi_cpu_percent") is not None, 30, "pi ingested")
+        await _until(lambda: nas.core.states.get("sensor.nas_cpu_percent") is not None, 10, "own cpu")
+        page = await _page(browser, DESKTOP)
+        requests = Requests(page)
+        url = f"http://127.0.0.1:{nas.config.hub.http.port}"
+        await page.goto(url + "/")
+        await page.get_by_label("Access token").fill(token)
+        await page.get_by_role("button", name="Log in").click()
+        await expect(page.locator("section.node[data-node='nas'] article.card").first).to_be_visible()
+        await expect(page.locator("section.node[data-node='pi'] [data-entity='sensor.pi_cpu_percent']")).to_be_visible()
+        sections = await page.locator("section.node").evaluate_all("els => els.map(e => e.dataset.node)")
+        assert sections[:2] == ["nas", "pi"]
 
-            started = time.monotonic()
-            pi.core.states.set("sensor.pi_cpu_percent", "77.7", pi.core.states.get("sensor.pi_cpu_percent").attributes)  # type: ignore[union-attr]
-            value = page.locator("[data-entity='sensor.pi_cpu_percent'] .value")
-            await expect(value).to_have_text("77.7 %", timeout=2000)
-            print(f"pi -> MQTT -> nas -> browser: {(time.monotonic() - started) * 1000:.0f} ms")
-            await page.get_by_label("Node").select_option("pi")
-            await expect(page.locator("section.node[data-node='nas']")).to_be_hidden()
-            await page.get_by_label("Node").select_option("")
-            # Rates need two readings: let every one of them be known before the picture.
-            await _until(lambda: not _unknown_rates(nas.core), 15, "rates known")
-            await _until(lambda: not _unknown_rates(pi.core), 15, "pi's rates known")
-            await expect(page.locator("li.row.unknown")).to_have_count(0)
-            await page.screenshot(path=SCREENSHOTS / "overview-fleet-desktop.png", full_page=False)
-            assert requests.outside(url) == []
-    finally:
-        set_testing(False)
+        started = time.monotonic()
+        pi.core.states.set("sensor.pi_cpu_percent", "77.7", pi.core.states.get("sensor.pi_cpu_percent").attributes)  # type: ignore[union-attr]
+        value = page.locator("[data-entity='sensor.pi_cpu_percent'] .value")
+        await expect(value).to_have_text("77.7 %", timeout=2000)
+        print(f"pi -> MQTT -> nas -> browser: {(time.monotonic() - started) * 1000:.0f} ms")
+        await page.get_by_label("Node").select_option("pi")
+        await expect(page.locator("section.node[data-node='nas']")).to_be_hidden()
+        await page.get_by_label("Node").select_option("")
+        # Rates need two readings: let every one of them be known before the picture.
+        await _until(lambda: not _unknown_rates(nas.core), 15, "rates known")
+        await _until(lambda: not _unknown_rates(pi.core), 15, "pi's rates known")
+        await expect(page.locator("li.row.unknown")).to_have_count(0)
+        await page.screenshot(path=SCREENSHOTS / "overview-fleet-desktop.png", full_page=False)
+        assert requests.outside(url) == []
 
 
 async def test_keeps_trying_when_the_websocket_fails(browser: Browser, lab: DashboardHub) -> None:

@@ -124,7 +124,7 @@ class App {
       h("a", { href: "#/", dataset: { nav: "overview" } }, "Overview"),
       h("a", { href: "#/integrations", dataset: { nav: "integrations" } }, "Integrations"));
     this._main = h("main.main");
-    this._banner = h("div.banner", { role: "status", hidden: true },
+    this._banner = h("div.banner.offline", { role: "status", hidden: true },
       "Connection to the hub lost. Reconnecting… the values shown may be out of date.");
     this._starting = h("div.banner.starting", { role: "status", hidden: this.store.hubState !== "STARTING" },
       "The hub is starting: values appear as each integration gives its first reading.");
