@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -12,11 +12,10 @@ from typing import Any, ClassVar
 
 import pytest
 
-from hub.backoff import set_testing
 from hub.config import IntegrationEntry
 from hub.config.validation import StrictModel
 from hub.core import STATE_UNAVAILABLE, STATE_UNKNOWN, Core, DeviceInfo, EntityDescription
-from hub.core.clock import FakeClock, set_clock
+from hub.core.clock import FakeClock
 from hub.health import HealthRegistry, HealthStatus
 from hub.host import IntegrationHost
 from hub.integration import Integration, NotReady, UpdateFailed
@@ -75,14 +74,7 @@ class Scripted(Integration[ScriptConfig, Snap]):
         return item
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeClock]:
-    installed = FakeClock()
-    set_clock(installed)
-    set_testing(True)
-    yield installed
-    set_testing(False)
-    set_clock(None)
+pytestmark = pytest.mark.usefixtures("instant_backoff")
 
 
 @asynccontextmanager
@@ -105,27 +97,27 @@ async def hosted(core: Core, config: ScriptConfig | None = None) -> AsyncIterato
         yield host
 
 
-async def ready(host: IntegrationHost, fake: FakeClock) -> None:
+async def ready(host: IntegrationHost, fake_clock: FakeClock) -> None:
     for _ in range(50):
         if host._ready.is_set():
             return
-        await fake.advance(1)  # NotReady retries sleep on the clock
+        await fake_clock.advance(1)  # NotReady retries sleep on the clock
     raise AssertionError("never ready")
 
 
-async def poll(host: IntegrationHost, fake: FakeClock, item: Snap | Exception, after: float = 10) -> None:
+async def poll(host: IntegrationHost, fake_clock: FakeClock, item: Snap | Exception, after: float = 10) -> None:
     """Move time on by `after` seconds, then make one poll that returns or raises `item`."""
     assert host.poller is not None
     integration = host.integration
     assert isinstance(integration, Scripted)
     integration.script.append(item)
-    await fake.advance(after)
+    await fake_clock.advance(after)
     before = host.health.success_count + host.health.error_count
     host.poller.request()
     deadline = time.monotonic() + 5
     while host.health.success_count + host.health.error_count == before:
         assert time.monotonic() < deadline, "no poll in 5 s"
-        await fake.advance(0)
+        await fake_clock.advance(0)
 
 
 def value(core: Core, key: str) -> str | None:
@@ -133,26 +125,26 @@ def value(core: Core, key: str) -> str | None:
     return None if state is None else state.state
 
 
-async def test_not_ready_is_retried_with_backoff_until_it_opens(fake: FakeClock) -> None:
+async def test_not_ready_is_retried_with_backoff_until_it_opens(fake_clock: FakeClock) -> None:
     core = Core(NODE)
     async with hosted(core, ScriptConfig(not_ready_times=3)) as host:
-        await ready(host, fake)
+        await ready(host, fake_clock)
         integration = host.integration
         assert isinstance(integration, Scripted)
         assert integration.attempts == 4
         assert integration.opened == 1
         assert host.health.error_count == 3
         assert host.health.last_error == "not ready: daemon starting (3)"
-        await poll(host, fake, Snap(load=5.0, rx_bytes=0))
+        await poll(host, fake_clock, Snap(load=5.0, rx_bytes=0))
         assert host.health.status is HealthStatus.ok
         assert value(core, "load") == "5.0"
 
 
-async def test_states_units_and_registry_entries_come_from_the_descriptions(fake: FakeClock) -> None:
+async def test_states_units_and_registry_entries_come_from_the_descriptions(fake_clock: FakeClock) -> None:
     core = Core(NODE)
     async with hosted(core) as host:
-        await ready(host, fake)
-        await poll(host, fake, Snap(load=12.5, rx_bytes=100, disks={"/": 40.0, "/mnt/Data": 70.0}))
+        await ready(host, fake_clock)
+        await poll(host, fake_clock, Snap(load=12.5, rx_bytes=100, disks={"/": 40.0, "/mnt/Data": 70.0}))
         load = core.states.get("sensor.lab_load")
         assert load is not None
         assert load.state == "12.5"
@@ -172,69 +164,69 @@ async def test_states_units_and_registry_entries_come_from_the_descriptions(fake
         ]
 
 
-async def test_counter_rates_only_from_the_second_snapshot(fake: FakeClock) -> None:
+async def test_counter_rates_only_from_the_second_snapshot(fake_clock: FakeClock) -> None:
     core = Core(NODE)
     async with hosted(core) as host:
-        await ready(host, fake)
-        await poll(host, fake, Snap(load=1.0, rx_bytes=1_000))
+        await ready(host, fake_clock)
+        await poll(host, fake_clock, Snap(load=1.0, rx_bytes=1_000))
         assert value(core, "rx_rate") == STATE_UNKNOWN  # no false zero from one sample
-        await poll(host, fake, Snap(load=1.0, rx_bytes=6_000), after=10)
+        await poll(host, fake_clock, Snap(load=1.0, rx_bytes=6_000), after=10)
         assert value(core, "rx_rate") == "500.0"
-        await poll(host, fake, Snap(load=1.0, rx_bytes=100), after=10)
+        await poll(host, fake_clock, Snap(load=1.0, rx_bytes=100), after=10)
         assert value(core, "rx_rate") == "500.0"  # a counter reset publishes nothing rather than a negative rate
-        await poll(host, fake, Snap(load=1.0, rx_bytes=2_100), after=20)
+        await poll(host, fake_clock, Snap(load=1.0, rx_bytes=2_100), after=20)
         assert value(core, "rx_rate") == "100.0"
 
 
-async def test_update_failed_makes_entities_unavailable_then_recovers(fake: FakeClock) -> None:
+async def test_update_failed_makes_entities_unavailable_then_recovers(fake_clock: FakeClock) -> None:
     core = Core(NODE)
     async with hosted(core) as host:
-        await ready(host, fake)
-        await poll(host, fake, Snap(load=3.0, rx_bytes=10))
-        await poll(host, fake, UpdateFailed("daemon unreachable"))
+        await ready(host, fake_clock)
+        await poll(host, fake_clock, Snap(load=3.0, rx_bytes=10))
+        await poll(host, fake_clock, UpdateFailed("daemon unreachable"))
         assert value(core, "load") == STATE_UNAVAILABLE
         assert value(core, "rx_rate") == STATE_UNAVAILABLE
         load = core.states.get("sensor.lab_load")
         assert load is not None
         assert load.attributes["unit_of_measurement"] == "%"  # kept while unavailable
         assert host.health.status is HealthStatus.degraded
-        await poll(host, fake, Snap(load=4.0, rx_bytes=20))
+        await poll(host, fake_clock, Snap(load=4.0, rx_bytes=20))
         assert value(core, "load") == "4.0"
         assert host.health.status is HealthStatus.ok
         # No rate spans the outage: the counter waits for a second sample before it has a value again.
         assert value(core, "rx_rate") == STATE_UNAVAILABLE
-        await poll(host, fake, Snap(load=4.0, rx_bytes=120), after=10)
+        await poll(host, fake_clock, Snap(load=4.0, rx_bytes=120), after=10)
         assert value(core, "rx_rate") == "10.0"
 
 
-async def test_an_unexpected_error_is_treated_like_update_failed(fake: FakeClock) -> None:
+async def test_an_unexpected_error_is_treated_like_update_failed(fake_clock: FakeClock) -> None:
     core = Core(NODE)
     async with hosted(core) as host:
-        await ready(host, fake)
-        await poll(host, fake, Snap(load=3.0, rx_bytes=10))
-        await poll(host, fake, KeyError("bug"))
+        await ready(host, fake_clock)
+        await poll(host, fake_clock, Snap(load=3.0, rx_bytes=10))
+        await poll(host, fake_clock, KeyError("bug"))
         assert value(core, "load") == STATE_UNAVAILABLE
         assert host.health.last_error == "'bug'"
 
 
-async def test_vanished_instances_are_removed_from_states_and_registry(fake: FakeClock) -> None:
+async def test_vanished_instances_are_removed_from_states_and_registry(fake_clock: FakeClock) -> None:
     core = Core(NODE)
     async with hosted(core) as host:
-        await ready(host, fake)
-        await poll(host, fake, Snap(load=1.0, rx_bytes=0, disks={"/": 10.0, "/mnt/usb": 20.0}))
+        await ready(host, fake_clock)
+        await poll(host, fake_clock, Snap(load=1.0, rx_bytes=0, disks={"/": 10.0, "/mnt/usb": 20.0}))
         assert value(core, "disk_mnt_usb") == "20.0"
-        await poll(host, fake, Snap(load=1.0, rx_bytes=0, disks={"/": 11.0}))
+        await poll(host, fake_clock, Snap(load=1.0, rx_bytes=0, disks={"/": 11.0}))
         assert core.states.get("sensor.lab_disk_mnt_usb") is None
         assert core.entities.get("sensor.lab_disk_mnt_usb") is None
         assert value(core, "disk") == "11.0"
-        await poll(host, fake, Snap(load=1.0, rx_bytes=0, disks={"/": 11.0, "/mnt/usb": 25.0}))
+        await poll(host, fake_clock, Snap(load=1.0, rx_bytes=0, disks={"/": 11.0, "/mnt/usb": 25.0}))
         assert value(core, "disk_mnt_usb") == "25.0"
 
 
-async def test_stopping_the_host_closes_the_lifespan(fake: FakeClock) -> None:
+async def test_stopping_the_host_closes_the_lifespan(fake_clock: FakeClock) -> None:
     core = Core(NODE)
     async with hosted(core) as host:
-        await ready(host, fake)
+        await ready(host, fake_clock)
         task_names = {task.get_name() for task in asyncio.all_tasks()}
         assert "poll:scripted" in task_names
     assert "poll:scripted" not in {task.get_name() for task in asyncio.all_tasks()}

@@ -9,7 +9,7 @@ import logging
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ import pytest
 from hub.api.tokens import TokenStore
 from hub.config import load_config
 from hub.core import MATCH_ALL, CoreState, Event, EventBus, Lifecycle
-from hub.core.clock import FakeClock, set_clock
+from hub.core.clock import FakeClock
 from hub.runtime import Hub
 from tests.fixtures.gated import Gate, Gated
 from tests.fixtures.ports import free_port
@@ -30,12 +30,9 @@ PORT_VARIABLE = "HUB_LIFECYCLE_TEST_PORT"
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeClock]:
-    clock = FakeClock()
-    set_clock(clock)
+def fake(fake_clock: FakeClock) -> FakeClock:
     Gate.reset()
-    yield clock
-    set_clock(None)
+    return fake_clock
 
 
 def test_states_in_order_each_with_its_event() -> None:

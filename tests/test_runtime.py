@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 
-from hub.backoff import set_testing
 from hub.config import ConfigErrors, load_config
 from hub.core import EVENT_INTEGRATION_HEALTH_CHANGED, Event
 from hub.runtime import Hub
@@ -77,11 +76,7 @@ def available(site: Path) -> dict[str, Any]:
     return {"flaky": importlib.import_module(_MODULE).Flaky}
 
 
-@pytest.fixture(autouse=True)
-def instant_backoff() -> Iterator[None]:
-    set_testing(True)
-    yield
-    set_testing(False)
+pytestmark = pytest.mark.usefixtures("instant_backoff")
 
 
 def _write_config(directory: Path, data_dir: Path, port: int, integrations: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +15,10 @@ from aiohttp.test_utils import TestServer
 
 from hub.alerts import AlertEngine
 from hub.alerts.actions import ATTEMPTS
-from hub.backoff import set_testing
 from hub.config import ConfigErrors, load_config
 from hub.config.models.alerts import AlertRule
 from hub.core import Core, DeviceInfo, ServiceCall, ServiceDescription
-from hub.core.clock import FakeClock, set_clock
+from hub.core.clock import FakeClock
 
 
 class Receiver:
@@ -41,14 +40,7 @@ class Receiver:
         return [json.loads(r["body"]) for r in self.requests]
 
 
-@pytest.fixture
-def fake_clock() -> Iterator[FakeClock]:
-    clock = FakeClock()
-    set_clock(clock)
-    set_testing(True)
-    yield clock
-    set_testing(False)
-    set_clock(None)
+pytestmark = pytest.mark.usefixtures("instant_backoff")
 
 
 @pytest.fixture

@@ -5,23 +5,14 @@ from __future__ import annotations
 import json
 import logging
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from hub.api.keys import AUTH
 from hub.api.tokens import TokenError, TokenStore
-from hub.core.clock import FakeClock, set_clock
+from hub.core.clock import FakeClock
 from tests.api.apitools import Api, WsClient
-
-
-@pytest.fixture
-def fake_clock() -> Iterator[FakeClock]:
-    clock = FakeClock()
-    set_clock(clock)
-    yield clock
-    set_clock(None)
 
 
 async def test_five_wrong_tokens_in_a_minute_ban_the_address(

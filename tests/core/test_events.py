@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from hub.core import MATCH_ALL, Context, Event, EventBus, EventOrigin, EventType
-from hub.core.clock import FakeClock, set_clock
+from hub.core.clock import FakeClock
 
 PING: EventType[Mapping[str, Any]] = EventType("ping")
 PONG: EventType[Mapping[str, Any]] = EventType("pong")
@@ -32,22 +32,17 @@ def test_fire_delivers_type_data_origin_and_context_to_a_listener() -> None:
     assert bus.fired == 1
 
 
-def test_time_fired_and_context_follow_the_clock_when_not_given() -> None:
-    clock = FakeClock()
-    set_clock(clock)
-    try:
-        bus = EventBus()
-        got: list[Event[Mapping[str, Any]]] = []
-        bus.listen(PING, got.append)
-        bus.fire(PING)
-    finally:
-        set_clock(None)
+def test_time_fired_and_context_follow_the_clock_when_not_given(fake_clock: FakeClock) -> None:
+    bus = EventBus()
+    got: list[Event[Mapping[str, Any]]] = []
+    bus.listen(PING, got.append)
+    bus.fire(PING)
     event = got[0]
-    assert event.time_fired == clock.utcnow()
-    assert event.time_fired_timestamp == clock.utcnow().timestamp()
+    assert event.time_fired == fake_clock.utcnow()
+    assert event.time_fired_timestamp == fake_clock.utcnow().timestamp()
     assert event.data == {}
     # A context made lazily for the event still carries the time it was fired in its ULID.
-    assert event.context.id[:10] == Context.at(clock.utcnow().timestamp()).id[:10]
+    assert event.context.id[:10] == Context.at(fake_clock.utcnow().timestamp()).id[:10]
     assert event.context is event.context
 
 

@@ -3,32 +3,23 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 
 import pytest
 
-from hub.core.clock import FakeClock, set_clock
+from hub.core.clock import FakeClock
 from hub.core.log_limit import LogLimit, shown
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeClock]:
-    clock = FakeClock()
-    set_clock(clock)
-    yield clock
-    set_clock(None)
-
-
 async def test_one_line_per_key_per_interval_with_the_count_skipped(
-    caplog: pytest.LogCaptureFixture, fake: FakeClock
+    caplog: pytest.LogCaptureFixture, fake_clock: FakeClock
 ) -> None:
     limit = LogLimit(logging.getLogger("test.limit"), interval=60)
     for index in range(5):
         limit.warning("a/topic", "Junk on %s: %d", "a/topic", index)
     limit.warning("b/topic", "Junk on %s: %d", "b/topic", 0)
-    await fake.advance(59.9)
+    await fake_clock.advance(59.9)
     limit.warning("a/topic", "Junk on %s: %d", "a/topic", 99)  # still within the minute: counted only
-    await fake.advance(0.2)
+    await fake_clock.advance(0.2)
     limit.warning("a/topic", "Junk on %s: %d", "a/topic", 5)
     assert caplog.messages == [
         "Junk on a/topic: 0",

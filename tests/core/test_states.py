@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -22,17 +22,9 @@ from hub.core import (
     split_entity_id,
     valid_entity_id,
 )
-from hub.core.clock import FakeClock, set_clock
+from hub.core.clock import FakeClock
 
 Changes = list[Event[Mapping[str, Any]]]
-
-
-@pytest.fixture
-def clock() -> Iterator[FakeClock]:
-    fake = FakeClock()
-    set_clock(fake)
-    yield fake
-    set_clock(None)
 
 
 @pytest.fixture
@@ -53,11 +45,11 @@ def states(bus: EventBus) -> StateMachine:
 
 
 def test_first_write_sets_both_timestamps_and_fires_with_no_old_state(
-    clock: FakeClock, states: StateMachine, changes: Changes
+    fake_clock: FakeClock, states: StateMachine, changes: Changes
 ) -> None:
     state = states.set("sensor.cpu", "12", {"unit_of_measurement": "%"})
     assert state is not None
-    assert state.last_changed == state.last_updated == clock.utcnow()
+    assert state.last_changed == state.last_updated == fake_clock.utcnow()
     assert state.domain == "sensor"
     assert state.object_id == "cpu"
     assert state.attributes == {"unit_of_measurement": "%"}
@@ -65,43 +57,43 @@ def test_first_write_sets_both_timestamps_and_fires_with_no_old_state(
     assert changes[0].data["entity_id"] == "sensor.cpu"
     assert changes[0].data["old_state"] is None
     assert changes[0].data["new_state"] is state
-    assert changes[0].time_fired == clock.utcnow()
+    assert changes[0].time_fired == fake_clock.utcnow()
     assert changes[0].context is state.context
 
 
 async def test_state_change_moves_last_changed_and_last_updated(
-    clock: FakeClock, states: StateMachine, changes: Changes
+    fake_clock: FakeClock, states: StateMachine, changes: Changes
 ) -> None:
     first = states.set("sensor.cpu", "12")
-    await clock.advance(5)
+    await fake_clock.advance(5)
     second = states.set("sensor.cpu", "13")
     assert first is not None
     assert second is not None
-    assert second.last_changed == second.last_updated == clock.utcnow()
+    assert second.last_changed == second.last_updated == fake_clock.utcnow()
     assert second.last_changed - first.last_changed == timedelta(seconds=5)
     assert changes[-1].data["old_state"] is first
 
 
 async def test_attribute_change_moves_only_last_updated(
-    clock: FakeClock, states: StateMachine, changes: Changes
+    fake_clock: FakeClock, states: StateMachine, changes: Changes
 ) -> None:
     first = states.set("sensor.cpu", "12", {"a": 1})
-    await clock.advance(5)
+    await fake_clock.advance(5)
     second = states.set("sensor.cpu", "12", {"a": 2})
     assert first is not None
     assert second is not None
     assert second.last_changed == first.last_changed
-    assert second.last_updated == clock.utcnow()
+    assert second.last_updated == fake_clock.utcnow()
     assert second.attributes == {"a": 2}
     assert len(changes) == 2
     assert second.as_compressed()["lu"] > second.as_compressed()["lc"]
 
 
 async def test_identical_write_fires_nothing_and_keeps_the_state(
-    clock: FakeClock, states: StateMachine, changes: Changes
+    fake_clock: FakeClock, states: StateMachine, changes: Changes
 ) -> None:
     first = states.set("sensor.cpu", "12", {"a": 1})
-    await clock.advance(5)
+    await fake_clock.advance(5)
     assert states.set("sensor.cpu", "12", {"a": 1}) is None
     assert states.set("sensor.cpu", "12", dict({"a": 1})) is None
     assert states.get("sensor.cpu") is first
@@ -116,15 +108,15 @@ def test_identical_write_without_attributes_fires_nothing(states: StateMachine, 
 
 
 async def test_force_update_fires_and_moves_last_changed(
-    clock: FakeClock, states: StateMachine, changes: Changes
+    fake_clock: FakeClock, states: StateMachine, changes: Changes
 ) -> None:
     first = states.set("sensor.cpu", "12")
-    await clock.advance(5)
+    await fake_clock.advance(5)
     forced = states.set("sensor.cpu", "12", force_update=True)
     assert first is not None
     assert forced is not None
     assert forced is not first
-    assert forced.last_changed == forced.last_updated == clock.utcnow()
+    assert forced.last_changed == forced.last_updated == fake_clock.utcnow()
     assert len(changes) == 2
 
 
@@ -217,7 +209,7 @@ def test_all_and_domains(states: StateMachine) -> None:
     assert sorted(states.entity_ids()) == ["binary_sensor.b", "sensor.a"]
 
 
-def test_state_as_dict_is_home_assistants_shape(clock: FakeClock) -> None:
+def test_state_as_dict_is_home_assistants_shape(fake_clock: FakeClock) -> None:
     state = State("sensor.cpu_temp", "40", {"friendly_name": "CPU"})
     shape = state.as_dict()
     assert shape["entity_id"] == "sensor.cpu_temp"

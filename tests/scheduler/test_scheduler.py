@@ -9,24 +9,16 @@ import logging
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 import pytest
 
 from hub.backoff import Backoff
 from hub.core import clock
-from hub.core.clock import FakeClock, set_clock
+from hub.core.clock import FakeClock
 from hub.health import FAILING_AFTER, Health, HealthRegistry, HealthStatus
 from hub.scheduler import MAX_JITTER, Poller, PollerSpec, spread_offsets
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeClock]:
-    installed = FakeClock()
-    set_clock(installed)
-    yield installed
-    set_clock(None)
 
 
 @pytest.fixture
@@ -43,9 +35,9 @@ def _phase(times: list[float], interval: float) -> list[float]:
 
 
 @asynccontextmanager
-async def running(poller: Poller, fake: FakeClock) -> AsyncIterator[Poller]:
+async def running(poller: Poller, fake_clock: FakeClock) -> AsyncIterator[Poller]:
     task = asyncio.create_task(poller.run())
-    await fake.advance(0)  # let it reach its first sleep
+    await fake_clock.advance(0)  # let it reach its first sleep
     try:
         yield poller
     finally:
@@ -117,11 +109,11 @@ def test_next_tick_is_strictly_after_now() -> None:
 # Ticking
 
 
-async def test_polls_land_on_their_offset_with_bounded_jitter(fake: FakeClock, health: Health) -> None:
+async def test_polls_land_on_their_offset_with_bounded_jitter(fake_clock: FakeClock, health: Health) -> None:
     times: list[float] = []
     poller = Poller(PollerSpec("demo", 10.0, 5.0), 4.0, _recording(times), health)
-    async with running(poller, fake):
-        await fake.advance(100)
+    async with running(poller, fake_clock):
+        await fake_clock.advance(100)
     assert len(times) == 10
     jitter = min(MAX_JITTER, 10.0 * 0.02)
     assert all(4.0 <= phase <= 4.0 + jitter for phase in _phase(times, 10.0))
@@ -129,7 +121,7 @@ async def test_polls_land_on_their_offset_with_bounded_jitter(fake: FakeClock, h
     assert health.status is HealthStatus.ok
 
 
-async def test_ten_pollers_tick_one_second_apart(fake: FakeClock) -> None:
+async def test_ten_pollers_tick_one_second_apart(fake_clock: FakeClock) -> None:
     registry = HealthRegistry()
     specs = [PollerSpec(f"p{n}", 10.0, 5.0) for n in range(10)]
     offsets = spread_offsets(specs)
@@ -139,8 +131,8 @@ async def test_ten_pollers_tick_one_second_apart(fake: FakeClock) -> None:
         for spec in specs
     ]
     tasks = [asyncio.create_task(poller.run()) for poller in pollers]
-    await fake.advance(0)
-    await fake.advance(30)
+    await fake_clock.advance(0)
+    await fake_clock.advance(30)
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
@@ -150,7 +142,7 @@ async def test_ten_pollers_tick_one_second_apart(fake: FakeClock) -> None:
     assert all(len(times) == 3 for times in starts.values())
 
 
-async def test_an_overrun_skips_ticks_and_counts_them_never_queues(fake: FakeClock, health: Health) -> None:
+async def test_an_overrun_skips_ticks_and_counts_them_never_queues(fake_clock: FakeClock, health: Health) -> None:
     times: list[float] = []
     slow = {"on": True}
 
@@ -160,8 +152,8 @@ async def test_an_overrun_skips_ticks_and_counts_them_never_queues(fake: FakeClo
             await clock.sleep(25)  # two and a half intervals
 
     poller = Poller(PollerSpec("demo", 10.0, 60.0), 0.0, _recording(times, body), health)
-    async with running(poller, fake):
-        await fake.advance(61)
+    async with running(poller, fake_clock):
+        await fake_clock.advance(61)
     # Polls at 10 (runs to 35; the ticks at 20 and 30 are skipped), then 40, 50, 60: no burst at 35.
     rounded = [round(t - times[0]) for t in times]
     assert rounded == [0, 30, 40, 50]
@@ -169,17 +161,17 @@ async def test_an_overrun_skips_ticks_and_counts_them_never_queues(fake: FakeClo
     assert health.success_count == 4
 
 
-async def test_request_polls_now_and_coalesces(fake: FakeClock, health: Health) -> None:
+async def test_request_polls_now_and_coalesces(fake_clock: FakeClock, health: Health) -> None:
     times: list[float] = []
     poller = Poller(PollerSpec("demo", 60.0, 5.0), 30.0, _recording(times), health)
-    async with running(poller, fake):
-        await fake.advance(1)
+    async with running(poller, fake_clock):
+        await fake_clock.advance(1)
         start = _wall()
         poller.request()
         poller.request()
-        await fake.advance(0)
+        await fake_clock.advance(0)
         assert [round(t - start) for t in times] == [0]
-        await fake.advance(1)
+        await fake_clock.advance(1)
         assert len(times) == 1
 
 
@@ -187,7 +179,7 @@ async def test_request_polls_now_and_coalesces(fake: FakeClock, health: Health) 
 
 
 async def test_backoff_grows_exponentially_to_a_cap_then_recovers_on_first_success(
-    fake: FakeClock, health: Health
+    fake_clock: FakeClock, health: Health
 ) -> None:
     times: list[float] = []
     failing = {"on": True}
@@ -198,8 +190,8 @@ async def test_backoff_grows_exponentially_to_a_cap_then_recovers_on_first_succe
 
     backoff = Backoff(initial=10.0, factor=2.0, cap=80.0, jitter=0.0)
     poller = Poller(PollerSpec("demo", 10.0, 5.0), 0.0, _recording(times, body), health, backoff=backoff)
-    async with running(poller, fake):
-        await fake.advance(400)
+    async with running(poller, fake_clock):
+        await fake_clock.advance(400)
         gaps = [round(b - a) for a, b in itertools.pairwise(times)]
         # After failure n the next poll waits for the first tick at least 10 * 2^(n-1) s later, capped at 80.
         assert gaps[:5] == [20, 30, 50, 90, 90]
@@ -207,7 +199,7 @@ async def test_backoff_grows_exponentially_to_a_cap_then_recovers_on_first_succe
         assert health.last_error == "daemon unreachable"
         failing["on"] = False
         before = len(times)
-        await fake.advance(200)
+        await fake_clock.advance(200)
     recovered = times[before:]
     assert health.status is HealthStatus.ok
     assert health.consecutive_errors == 0

@@ -3,25 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 
 import pytest
 
-from hub.backoff import set_testing
 from hub.core import STATE_UNAVAILABLE
 from hub.health import HealthStatus
 from hub.runtime import Hub
 from tests.fixtures.dockerd import DockerDaemon
 from tests.integrations.docker.dockerhub import NODE, entity, is_state, running_hub, wait_for
-
-
-@pytest.fixture
-def fast_backoff() -> Iterator[None]:
-    set_testing(True)
-    yield
-    set_testing(False)
 
 
 async def _wait_health(hub: Hub, status: HealthStatus, timeout: float) -> None:
@@ -31,7 +22,7 @@ async def _wait_health(hub: Hub, status: HealthStatus, timeout: float) -> None:
         await asyncio.sleep(0.05)
 
 
-@pytest.mark.usefixtures("fast_backoff")
+@pytest.mark.usefixtures("instant_backoff")
 async def test_daemon_stopped_and_restarted(tmp_path: Path, dockerd: DockerDaemon, busybox_image: str) -> None:
     with closing(dockerd.client()) as client:
         await asyncio.to_thread(
@@ -71,7 +62,7 @@ async def test_daemon_stopped_and_restarted(tmp_path: Path, dockerd: DockerDaemo
         await wait_for(hub, state_id, is_state("exited"))
 
 
-@pytest.mark.usefixtures("fast_backoff")
+@pytest.mark.usefixtures("instant_backoff")
 async def test_hub_starts_while_the_daemon_is_down(tmp_path: Path, dockerd: DockerDaemon, busybox_image: str) -> None:
     await asyncio.to_thread(dockerd.stop)
     async with running_hub(tmp_path, dockerd.url, interval="1s") as hub:

@@ -14,7 +14,6 @@ import aiohttp
 import pytest
 
 from hub.api.tokens import TokenStore
-from hub.backoff import set_testing
 from hub.config import load_config
 from hub.integration import discover_integrations
 from hub.runtime import Hub
@@ -49,10 +48,10 @@ def remote_node(tmp_path: Path, mosquitto: ServerProcess) -> Iterator[subprocess
     log.close()
 
 
+@pytest.mark.usefixtures("instant_backoff")
 async def test_two_nodes_one_view_and_the_last_will(
     tmp_path: Path, mosquitto: ServerProcess, remote_node: subprocess.Popen[bytes]
 ) -> None:
-    set_testing(True)
     ingest = f"  - platform: mqtt\n    port: {mosquitto.port}\n    discovery: true\n"
     directory = _hub_yaml(tmp_path / "central", "central", mosquitto, ingest)
     tokens = TokenStore.in_dir(directory / "data")
@@ -60,35 +59,32 @@ async def test_two_nodes_one_view_and_the_last_will(
     tokens.save()
     config = load_config(directory, discover_integrations())
     hub = Hub(config, discover_integrations())
-    try:
-        async with (
-            recording(mosquitto.port, "homelab/pi/availability", "homeassistant/+/central/#") as seen,
-            hub.lifespan(),
-        ):
-            core = hub.core
-            await wait_for(lambda: core.states.get("sensor.pi_cpu_percent") is not None, 30, "pi's cpu ingested")
-            await wait_for(lambda: core.states.get("sensor.central_cpu_percent") is not None, 10, "own cpu")
-            pi_ids = {s.entity_id for s in core.states.all() if s.object_id.startswith("pi_")}
-            await wait_for(lambda: core.states.get("sensor.pi_cpu_percent").state != "unavailable", 10, "pi online")  # type: ignore[union-attr]
-            http = config.hub.http
-            async with aiohttp.ClientSession() as session:
-                response = await session.get(
-                    f"http://127.0.0.1:{http.port}/api/states", headers={"Authorization": f"Bearer {token}"}
-                )
-                assert response.status == 200
-                listed = {state["entity_id"] for state in await response.json()}
-            assert pi_ids <= listed
-            assert "sensor.central_cpu_percent" in listed
-            entry = core.entities.get("sensor.pi_cpu_percent")
-            assert entry is not None
-            assert entry.node == "pi"
-            # The central hub never re-publishes what it ingested: no loop back to the pi node.
-            assert not [m for m in seen.messages if "/central/pi_" in m.topic.value]
-            assert seen.payload("homelab/pi/availability") == b"online"
+    async with (
+        recording(mosquitto.port, "homelab/pi/availability", "homeassistant/+/central/#") as seen,
+        hub.lifespan(),
+    ):
+        core = hub.core
+        await wait_for(lambda: core.states.get("sensor.pi_cpu_percent") is not None, 30, "pi's cpu ingested")
+        await wait_for(lambda: core.states.get("sensor.central_cpu_percent") is not None, 10, "own cpu")
+        pi_ids = {s.entity_id for s in core.states.all() if s.object_id.startswith("pi_")}
+        await wait_for(lambda: core.states.get("sensor.pi_cpu_percent").state != "unavailable", 10, "pi online")  # type: ignore[union-attr]
+        http = config.hub.http
+        async with aiohttp.ClientSession() as session:
+            response = await session.get(
+                f"http://127.0.0.1:{http.port}/api/states", headers={"Authorization": f"Bearer {token}"}
+            )
+            assert response.status == 200
+            listed = {state["entity_id"] for state in await response.json()}
+        assert pi_ids <= listed
+        assert "sensor.central_cpu_percent" in listed
+        entry = core.entities.get("sensor.pi_cpu_percent")
+        assert entry is not None
+        assert entry.node == "pi"
+        # The central hub never re-publishes what it ingested: no loop back to the pi node.
+        assert not [m for m in seen.messages if "/central/pi_" in m.topic.value]
+        assert seen.payload("homelab/pi/availability") == b"online"
 
-            os.kill(remote_node.pid, signal.SIGKILL)
-            await wait_for(lambda: seen.payload("homelab/pi/availability") == b"offline", 10, "the Last Will")
-            await wait_for(lambda: core.states.get("sensor.pi_cpu_percent").state == "unavailable", 5, "pi gone")  # type: ignore[union-attr]
-            await asyncio.sleep(0.1)
-    finally:
-        set_testing(False)
+        os.kill(remote_node.pid, signal.SIGKILL)
+        await wait_for(lambda: seen.payload("homelab/pi/availability") == b"offline", 10, "the Last Will")
+        await wait_for(lambda: core.states.get("sensor.pi_cpu_percent").state == "unavailable", 5, "pi gone")  # type: ignore[union-attr]
+        await asyncio.sleep(0.1)

@@ -13,7 +13,6 @@ from typing import Any
 import aiomqtt
 import pytest
 
-from hub.backoff import set_testing
 from hub.config import load_config
 from hub.config.models import MqttConfig
 from hub.core import Core, DeviceInfo
@@ -28,11 +27,7 @@ from tests.sinks.mqtt.mqtttools import make_core, recording, wait_for
 HOST = DeviceInfo(identifier="central", name="Central")
 
 
-@pytest.fixture(autouse=True)
-def _fast_backoff() -> Any:
-    set_testing(True)
-    yield
-    set_testing(False)
+pytestmark = pytest.mark.usefixtures("instant_backoff")
 
 
 @asynccontextmanager

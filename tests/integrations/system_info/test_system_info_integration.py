@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import psutil
+import pytest
 
-from hub.backoff import set_testing
 from hub.config import IntegrationEntry
 from hub.core import Core, DeviceInfo
 from hub.health import HealthRegistry, HealthStatus
@@ -169,22 +169,19 @@ async def _loopback_traffic(size: int) -> None:
         writer.close()
 
 
+@pytest.mark.usefixtures("instant_backoff")
 async def test_not_ready_while_proc_is_unreadable_at_start(tmp_path: Path) -> None:
-    set_testing(True)
-    try:
-        core = Core(NODE)
-        entry_proc = tmp_path / "proc"
-        entry_proc.symlink_to(tmp_path / "empty")
-        async with hosted_unready(SystemInfoConfig(procfs_path=entry_proc), core) as host:
-            deadline = time.monotonic() + 5
-            while host.health.consecutive_errors == 0:
-                assert time.monotonic() < deadline
-                await asyncio.sleep(0.01)
-            assert (host.health.last_error or "").startswith("not ready: Cannot read the host's figures")
-            entry_proc.unlink()
-            entry_proc.symlink_to("/proc")
-            await asyncio.wait_for(host.wait_ready(), 5)
-            await poll(host)
-            assert 0.0 <= number(core, "memory_percent") <= 100.0
-    finally:
-        set_testing(False)
+    core = Core(NODE)
+    entry_proc = tmp_path / "proc"
+    entry_proc.symlink_to(tmp_path / "empty")
+    async with hosted_unready(SystemInfoConfig(procfs_path=entry_proc), core) as host:
+        deadline = time.monotonic() + 5
+        while host.health.consecutive_errors == 0:
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.01)
+        assert (host.health.last_error or "").startswith("not ready: Cannot read the host's figures")
+        entry_proc.unlink()
+        entry_proc.symlink_to("/proc")
+        await asyncio.wait_for(host.wait_ready(), 5)
+        await poll(host)
+        assert 0.0 <= number(core, "memory_percent") <= 100.0

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import pytest
 
-from hub.backoff import set_testing
 from hub.config.models import MqttConfig
 from hub.core import Core, ServiceValidationError
 from hub.health import HealthRegistry
@@ -15,12 +13,7 @@ from hub.sinks.mqtt import mqtt_sink
 from tests.fixtures.process import ServerProcess
 from tests.sinks.mqtt.mqtttools import recording, wait_for
 
-
-@pytest.fixture(autouse=True)
-def _fast_backoff() -> Iterator[None]:
-    set_testing(True)
-    yield
-    set_testing(False)
+pytestmark = pytest.mark.usefixtures("instant_backoff")
 
 
 async def test_publish_service_sends_in_order_and_refuses_junk(mosquitto: ServerProcess) -> None:

@@ -15,7 +15,6 @@ from typing import Any
 import aiomqtt
 import pytest
 
-from hub.backoff import set_testing
 from hub.config.models import MqttConfig
 from hub.core import Core
 from hub.health import HealthRegistry, HealthStatus
@@ -41,11 +40,7 @@ NGINX_DEVICE = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _fast_backoff() -> Any:
-    set_testing(True)
-    yield
-    set_testing(False)
+pytestmark = pytest.mark.usefixtures("instant_backoff")
 
 
 def _availability(object_id: str) -> list[dict[str, str]]:
