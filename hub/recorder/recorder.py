@@ -12,8 +12,9 @@ from typing import Any, Final
 
 from hub.config.models.recorder import RecorderConfig
 from hub.config.validation import Secret
-from hub.core import MATCH_ALL, Core, DeviceInfo, Event, RegistryEntry, clock, entity_id_for
+from hub.core import MATCH_ALL, Core, DeviceInfo, EntityDescription, Event, clock, entity_id_for
 from hub.health import Health
+from hub.snapshot_writer import SnapshotWriter
 
 from .checkpoint import Checkpointer
 from .database import Database, DatabaseUnavailable
@@ -36,7 +37,17 @@ def recorder_url(config: RecorderConfig, data_dir: Path) -> Secret:
     return config.db_url if config.db_url is not None else Secret(f"sqlite://{data_dir / 'hub.db'}")
 
 
-_DROPPED_NAME = "Recorder dropped events"
+def _dropped(buffer_size: int) -> EntityDescription[int]:
+    """`sensor.<node>_recorder_dropped`: changes the recorder could not keep (its buffer overflowed)."""
+    return EntityDescription(
+        key="recorder_dropped",
+        name="Recorder dropped events",
+        value=lambda dropped, _: dropped,
+        attributes=lambda _, __: {"buffer_size": buffer_size},
+        unit="events",
+        state_class="total_increasing",
+        entity_category="diagnostic",
+    )
 
 
 class Recorder:
@@ -63,6 +74,13 @@ class Recorder:
         self._checkpointer = Checkpointer(sqlite_file) if sqlite_file is not None else None
         self.dropped_entity_id = entity_id_for("sensor", core.node, "recorder_dropped")
         self._published_drops = -1
+        self._drops = SnapshotWriter(
+            core,
+            integration_id="hub",
+            domain="hub",
+            descriptions=(_dropped(config.buffer_size),),
+            default_device=device,
+        )
         self._stopping = asyncio.Event()
 
     @asynccontextmanager
@@ -70,7 +88,7 @@ class Recorder:
         """Open and restore before yielding (so restored states are there before anything publishes); on exit,
         stop listening, write what is buffered, then close."""
         await self._open()
-        self._register_drop_entity()
+        self._publish_drops()
         self.writer.on_cycle = self._after_cycle
         unsubscribe = self._core.bus.listen(MATCH_ALL, self.writer.listen)
         tasks = [
@@ -109,23 +127,6 @@ class Recorder:
     def _is_own(self, event: Event[Any]) -> bool:
         return bool(event.data.get("entity_id") == self.dropped_entity_id)
 
-    def _register_drop_entity(self) -> None:
-        self._core.entities.add(
-            RegistryEntry(
-                entity_id=self.dropped_entity_id,
-                unique_id=f"{self._core.node}_hub_recorder_dropped",
-                platform="sensor",
-                name=_DROPPED_NAME,
-                node=self._core.node,
-                integration="hub",
-                device=self._device,
-                unit="events",
-                state_class="total_increasing",
-                entity_category="diagnostic",
-            )
-        )
-        self._publish_drops()
-
     def _after_cycle(self) -> None:
         self._publish_drops()
         if self._checkpointer is not None:
@@ -136,16 +137,7 @@ class Recorder:
         if dropped == self._published_drops:
             return
         self._published_drops = dropped
-        self._core.states.set(
-            self.dropped_entity_id,
-            str(dropped),
-            {
-                "unit_of_measurement": "events",
-                "state_class": "total_increasing",
-                "buffer_size": self._config.buffer_size,
-                "friendly_name": f"{self._device.name} {_DROPPED_NAME}",  # as Home Assistant names it
-            },
-        )
+        self._drops.write(dropped)
 
     async def _every_period(self) -> None:
         """Compile statistics a little after each 5-minute boundary; a restart catches up on missed periods."""
