@@ -204,6 +204,7 @@ class IntegrationHost:
             "platform": self.entry.platform,
             "name": self.entry.name,
             "interval": self.entry.interval.total_seconds(),
+            "polls": self.poller is not None,
             "timeout": self.entry.timeout.total_seconds(),
             "enabled": self.entry.enabled,
             "entities": self.writer.entity_ids(),

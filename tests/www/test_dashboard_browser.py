@@ -457,6 +457,15 @@ async def test_fleet_of_real_hubs_over_mqtt(browser: Browser, tmp_path: Path, mo
         await _until(lambda: not _unknown_rates(pi.core), 15, "pi's rates known")
         await expect(page.locator("li.row.unknown")).to_have_count(0)
         await page.screenshot(path=SCREENSHOTS / "overview-fleet-desktop.png", full_page=False)
+        # The mqtt ingest only pushes: its card says so and offers no Poll now, which could do nothing.
+        await page.get_by_role("link", name="Integrations").click()
+        ingest = page.locator("article.integration[data-integration='mqtt']")
+        await expect(ingest.locator("dd").nth(4)).to_have_text("push")
+        await expect(ingest.get_by_role("button", name="Poll now")).to_have_count(0)
+        await expect(
+            page.locator("article.integration[data-integration='system_info']").get_by_role("button")
+        ).to_have_text("Poll now")
+        await _assert_reads_clean(page)
         assert requests.outside(url) == []
 
 

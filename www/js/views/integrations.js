@@ -54,7 +54,8 @@ export class IntegrationsView {
   _card(item) {
     const health = item.health || {};
     const status = health.status || "unknown";
-    const poll = h("button.primary", {
+    // Only an integration that polls can be asked to; one that only pushes (the mqtt ingest) gets no button.
+    const poll = item.polls && h("button.primary", {
       type: "button",
       onclick: async () => {
         poll.disabled = true;
@@ -68,7 +69,7 @@ export class IntegrationsView {
       ["Errors", `${health.error_count ?? 0} (${health.consecutive_errors ?? 0} in a row)`],
       ["Last poll", duration(health.last_duration)],
       ["Mean poll", duration(health.mean_duration)],
-      ["Interval", item.interval ? duration(item.interval) : "push"],
+      ["Interval", item.polls ? duration(item.interval) : "push"],
       ["Entities", String(item.entities?.length ?? "—")],
       ["Last success", health.last_success_at ? ago(Date.parse(health.last_success_at) / 1000) : "—"],
     ];
