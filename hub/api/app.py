@@ -14,7 +14,7 @@ from aiohttp import WSCloseCode, web
 
 from hub.config.models import HttpConfig, HubSection
 from hub.control import HubControl
-from hub.core import Core
+from hub.core import Core, clock
 
 from . import control_routes, history, metrics, rest
 from .auth import Authenticator
@@ -88,7 +88,7 @@ async def _token_sync(app: web.Application) -> AsyncIterator[None]:
     async def loop() -> None:
         failing = False
         while True:
-            await asyncio.sleep(TOKEN_SYNC_INTERVAL)
+            await clock.sleep(TOKEN_SYNC_INTERVAL)
             try:
                 if await app[AUTH].persist():
                     await app[CONNECTIONS].close_revoked(app[AUTH].tokens)

@@ -6,8 +6,11 @@ import asyncio
 import heapq
 import itertools
 import time
+from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Protocol, TypeVar
+
+_T = TypeVar("_T")
 
 __all__ = [
     "Clock",
@@ -20,6 +23,7 @@ __all__ = [
     "sleep_or_wake",
     "timestamp",
     "utcnow",
+    "wait_for",
 ]
 
 
@@ -139,3 +143,19 @@ async def sleep_or_wake(seconds: float, wake: asyncio.Event) -> None:
     finally:
         sleeper.cancel()
         waker.cancel()
+
+
+async def wait_for(awaitable: Awaitable[_T], seconds: float) -> _T:
+    """`awaitable`'s result, or `TimeoutError` once `seconds` pass on the installed clock (which tests drive)."""
+    task = asyncio.ensure_future(awaitable)
+    sleeper = asyncio.ensure_future(_clock.sleep(seconds))
+    try:
+        await asyncio.wait((task, sleeper), return_when=asyncio.FIRST_COMPLETED)
+        if task.done():
+            return task.result()
+        raise TimeoutError
+    finally:
+        sleeper.cancel()
+        if not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)

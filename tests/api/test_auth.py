@@ -47,7 +47,7 @@ async def test_missing_header_is_not_a_failed_login(api: Api) -> None:
     assert (await api.request("GET", "/api/")).status == 200
 
 
-async def test_websocket_wrong_tokens_ban_too(api: Api) -> None:
+async def test_websocket_wrong_tokens_ban_too(fake_clock: FakeClock, api: Api) -> None:
     for _ in range(5):
         client = WsClient(await api.session.ws_connect(api.ws_url))
         await client.receive()

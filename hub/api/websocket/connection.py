@@ -17,7 +17,7 @@ from typing import Any, Final
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from hub.core import HubError, ServiceNotFound, ServiceValidationError, Unsubscribe
+from hub.core import HubError, ServiceNotFound, ServiceValidationError, Unsubscribe, clock
 from hub.jsonenc import dumps, loads
 
 from ..info import HA_VERSION
@@ -96,8 +96,7 @@ async def _authenticate(request: web.Request, ws: web.WebSocketResponse) -> Toke
     await ws.send_str(dumps({"type": "auth_required", "ha_version": HA_VERSION}))
     address = request.remote or "unknown"
     try:
-        async with asyncio.timeout(AUTH_TIMEOUT):
-            message = await ws.receive()
+        message = await clock.wait_for(ws.receive(), AUTH_TIMEOUT)
     except TimeoutError:
         _LOGGER.info("Disconnected %s: Did not receive auth message within %.0f seconds", address, AUTH_TIMEOUT)
         return None
