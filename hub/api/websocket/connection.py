@@ -19,6 +19,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from hub.core import HubError, ServiceNotFound, ServiceValidationError, Unsubscribe, clock
 from hub.jsonenc import dumps, loads
+from hub.pacing import Pacer
 
 from ..info import HA_VERSION
 from ..keys import AUTH, CHANGE_FEED, CONNECTIONS, CONTROL, CORE, EVENT_ENCODER, HUB_VERSION, SETTINGS
@@ -37,10 +38,6 @@ AUTH_TIMEOUT: Final = 10.0
 _CLOSE_TIMEOUT: Final = 5.0
 _MAX_FRAME_MESSAGES: Final = 256
 """Messages per coalesced frame; HA's writer forces a flush at the same count."""
-_FRAME_INTERVAL: Final = 0.02
-"""Seconds from one frame to the next at least: a connection that just sent waits this long for more to send.
-With 20 dashboards at 5,000 changes/s, a frame per client per change burst (every few ms) was a fifth of the hub's
-CPU in sends, and as much again in the clients (bench/e2e/); the wait adds at most 20 ms to a 250 ms budget."""
 _AUTH_SCHEMA: Final = {
     "type": Field((str,), required=True),
     "access_token": Field((str,)),
@@ -151,7 +148,7 @@ class ActiveConnection:
         self.subscriptions: dict[int, Unsubscribe] = {}
         self.streams: dict[int, EntityStream] = {}
         self._queue: deque[str] = deque()
-        self._ready = asyncio.Event()
+        self._pacer = Pacer()
         self._tasks: set[asyncio.Task[None]] = set()
         self._close_task: asyncio.Task[None] | None = None
         self._closing = False
@@ -232,11 +229,11 @@ class ActiveConnection:
             self._queue.clear()
             self._disconnect(WSCloseCode.POLICY_VIOLATION, "Too many pending messages")
             return
-        self._ready.set()
+        self._pacer.wake()
 
     def wake(self) -> None:
         """An entity stream has updates."""
-        self._ready.set()
+        self._pacer.wake()
 
     def backlog(self) -> int:
         return len(self._queue) + sum(len(stream) for stream in self.streams.values())
@@ -257,15 +254,11 @@ class ActiveConnection:
         ]
 
     async def _write_loop(self) -> None:
-        loop = asyncio.get_running_loop()
-        sent_at = -_FRAME_INTERVAL
         while True:
-            await self._ready.wait()
-            # Let the rest of this loop turn's messages join the same frame, and at high rates those of the next
-            # turns up to `_FRAME_INTERVAL` after the last frame.
-            await asyncio.sleep(max(0.0, sent_at + _FRAME_INTERVAL - loop.time()))
-            self._ready.clear()
-            sent_at = loop.time()
+            # The rest of this loop turn's messages join the same frame, and at high rates those of the next turns
+            # up to the pacing interval after the last frame: with 20 dashboards at 5,000 changes/s a frame per
+            # burst was a fifth of the hub's CPU in sends, and as much again in the clients (bench/e2e/).
+            await self._pacer.next()
             for frame in self._frames(self._take()):
                 try:
                     async with asyncio.timeout(self._send_timeout):

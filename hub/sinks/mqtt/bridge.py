@@ -34,6 +34,7 @@ from hub.core import (
 )
 from hub.health import Health
 from hub.jsonenc import dumps
+from hub.pacing import Pacer
 
 from .client import AVAILABLE, NOT_AVAILABLE, Link
 from .commands import CommandRouter
@@ -47,9 +48,6 @@ _LOGGER = logging.getLogger(__name__)
 
 BATCH = 2000
 """Messages handed to paho between two drains: large enough to fill the socket, small enough to bound memory."""
-WRITE_INTERVAL = 0.02
-"""Seconds from one write to the broker to the next at least: with an integration reporting every few ms, a send
-per burst was most of the sink's cost at 2,000 changes/s (bench/e2e/); the wait adds at most 20 ms."""
 _IN_CONFIG = frozenset({"friendly_name", "unit_of_measurement", "device_class", "state_class", "icon"})
 """Attributes the discovery config already carries; the JSON attributes topic holds the rest."""
 _BIRTH = b"online"
@@ -76,9 +74,9 @@ class Bridge:
         self._states: dict[str, None] = {}
         self._sent_attributes: dict[str, Mapping[str, Any]] = {}
         self._sent_available: dict[str, bool] = {}
-        self._wake = asyncio.Event()
+        self._pacer = Pacer()
         self._births: set[asyncio.Task[None]] = set()
-        self.outbox = Outbox(self._wake)
+        self.outbox = Outbox(self._pacer)
         self.published = 0
         """Messages handed to the broker so far (tests and the benchmark)."""
 
@@ -97,7 +95,7 @@ class Bridge:
     def _on_state(self, event: Event[Mapping[str, Any]]) -> None:
         if event.data["new_state"] is not None:
             self._states[event.data["entity_id"]] = None
-            self._wake.set()
+            self._pacer.wake()
 
     def _on_registry(self, event: Event[Mapping[str, Any]]) -> None:
         entity_id = event.data["entity_id"]
@@ -112,7 +110,7 @@ class Bridge:
             self._removed.pop(entity_id, None)
             self._clears.pop(entity_id, None)
             self._configs[entity_id] = None
-        self._wake.set()
+        self._pacer.wake()
 
     def resync(self) -> None:
         """Every config, then every state, again: after a (re)connect and on Home Assistant's `online`."""
@@ -123,7 +121,7 @@ class Bridge:
         self._states.update(dict.fromkeys(own))
         for entry in self._core.entities:
             self._commands.learn(entry)
-        self._wake.set()
+        self._pacer.wake()
 
     async def session(self, link: Link) -> None:
         """One connection's life: subscribe, re-publish everything, then write and listen until it drops."""
@@ -163,18 +161,9 @@ class Bridge:
         self.resync()
 
     async def _write(self, link: Link) -> None:
-        loop = asyncio.get_running_loop()
-        sent_at = -WRITE_INTERVAL
         while True:
-            if self._clears:
-                due = min(when for when, _ in self._clears.values())
-                await clock.sleep_or_wake(due - clock.monotonic(), self._wake)
-            else:
-                await self._wake.wait()
-            # At high rates, the changes of the next bursts join this write (one send instead of one per burst).
-            await asyncio.sleep(max(0.0, sent_at + WRITE_INTERVAL - loop.time()))
-            sent_at = loop.time()
-            self._wake.clear()
+            due = min((when for when, _ in self._clears.values()), default=None)
+            await self._pacer.next(None if due is None else due - clock.monotonic())
             self._publish_clears(link)
             while self._removed or self._configs or self._states or self.outbox:
                 requested = self.outbox.flush(link)

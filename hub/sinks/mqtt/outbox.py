@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections import deque
 from collections.abc import Mapping
@@ -10,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hub.core import ServiceCall, ServiceDescription, ServiceValidationError
+from hub.pacing import Pacer
 
 from .client import Link
 
@@ -51,8 +51,8 @@ def _validated(data: Mapping[str, Any]) -> _Message:
 class Outbox:
     """Holds requested messages until the bridge's writer hands them to the broker (in call order)."""
 
-    def __init__(self, wake: asyncio.Event) -> None:
-        self._wake = wake
+    def __init__(self, pacer: Pacer) -> None:
+        self._pacer = pacer
         self._messages: deque[_Message] = deque()
 
     def __bool__(self) -> bool:
@@ -76,7 +76,7 @@ class Outbox:
         if len(self._messages) >= OUTBOX_LIMIT:
             raise ServiceValidationError(f"{OUTBOX_LIMIT} messages already wait for the broker; try again later")
         self._messages.append(message)
-        self._wake.set()
+        self._pacer.wake()
 
     def flush(self, link: Link) -> int:
         """Hand every waiting message to the link, keeping them until `confirm`: a QoS 0 message is known sent
