@@ -127,13 +127,16 @@ class _Validator:
             return None
 
     def pydantic_error(self, base: KeyPath, detail: Any) -> None:
-        location = tuple(part for part in detail["loc"] if not _is_union_tag(part))
-        path = (*base, *location)
         kind = detail["type"]
+        path = (*base, *_keys_of(detail["loc"], _value_at(self.loaded.data, base), missing=kind == "missing"))
         if kind == "extra_forbidden":
             message = "unknown key"
         elif kind == "missing":
             message = "required key is missing"
+        elif kind == "union_tag_invalid":
+            context = detail["ctx"]
+            key = context["discriminator"].strip("'")
+            message = f"unknown {key} {context['tag']!r}: expected one of {context['expected_tags']}"
         else:
             message = str(detail["msg"]).removeprefix("Value error, ")
             if path not in self.loaded.secret_paths and kind not in ("value_error",):
@@ -206,9 +209,18 @@ class _Validator:
             return default
 
 
-def _is_union_tag(part: object) -> bool:
-    # pydantic puts the chosen union member's class name into `loc` (e.g. "MqttConfig"); it is no key.
-    return isinstance(part, str) and part[:1].isupper()
+def _keys_of(loc: tuple[Any, ...], data: Any, *, missing: bool) -> KeyPath:
+    """pydantic's `loc` as a key path into the YAML: the names it adds for the union member it tried (a class
+    name such as "MqttConfig", a discriminator's value such as "http") are no keys there, so they are left out.
+    The last part of a `missing` error is the absent key itself, and stays."""
+    path: list[str | int] = []
+    for index, part in enumerate(loc):
+        last = index == len(loc) - 1
+        if isinstance(data, dict) and isinstance(part, str) and part not in data and not (missing and last):
+            continue
+        path.append(part)
+        data = _value_at(data, (part,))
+    return tuple(path)
 
 
 def _value_at(data: Any, path: KeyPath) -> Any:

@@ -26,7 +26,7 @@ def test_example_runs_with_no_other_service() -> None:
 
 
 def test_every_commented_example_is_valid(tmp_path: Path) -> None:
-    """Uncomment every `# key: value` line: Redis, MQTT, docker, system_info options and an alert."""
+    """Uncomment every `# key: value` line: Redis, MQTT, docker, checks, system_info options and an alert."""
     lines = []
     for line in (_CONFIG / "hub.yaml").read_text().splitlines():
         match = _COMMENTED_KEY.match(line)
@@ -36,7 +36,8 @@ def test_every_commented_example_is_valid(tmp_path: Path) -> None:
     config = load_config(tmp_path, discover_integrations())
     assert config.hub.redis is not None
     assert config.hub.mqtt is not None
-    assert [entry.platform for entry in config.integrations] == ["system_info", "docker"]
+    assert [entry.platform for entry in config.integrations] == ["system_info", "docker", "checks"]
+    assert [check.kind for check in config.integrations[2].options.checks] == ["http", "tcp", "tls"]  # type: ignore[attr-defined]
     options = config.integrations[0].options
     assert isinstance(options, SystemInfoConfig)
     assert options.temperatures is False

@@ -1,0 +1,97 @@
+"""`ChecksConfig`: the checks one `checks` integration runs, each with its own interval, timeout and retries."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Literal, Self
+
+from pydantic import Field, ValidationInfo, field_validator, model_validator
+
+from hub.config.validation import Duration, Port, Secret, Slug, StrictModel, url_with_scheme
+
+__all__ = ["BasicAuth", "Check", "ChecksConfig", "HttpCheck", "TcpCheck", "TlsCheck"]
+
+MAX_BODY = 1024 * 1024
+
+
+class _CheckBase(StrictModel):
+    name: Slug
+    """The check's id: `binary_sensor.<node>_check_<name>` and its device."""
+    interval: Duration = timedelta(seconds=60)
+    timeout: Duration = timedelta(seconds=10)
+    """Longest wait for one attempt; it must be shorter than `interval`."""
+    retries: Annotated[int, Field(ge=0, le=10)] = 0
+    """Failed attempts, right after each other, before the check counts as down."""
+
+    @field_validator("timeout")
+    @classmethod
+    def _timeout_below_interval(cls, timeout: timedelta, info: ValidationInfo) -> timedelta:
+        interval = info.data.get("interval")
+        if interval is not None and timeout >= interval:
+            raise ValueError(
+                f"must be shorter than interval ({interval.total_seconds():g}s), got {timeout.total_seconds():g}s"
+            )
+        return timeout
+
+
+class BasicAuth(StrictModel):
+    username: str
+    password: Secret
+
+
+class HttpCheck(_CheckBase):
+    kind: Literal["http"]
+    url: Annotated[str, url_with_scheme("http", "https")]
+    method: Literal["GET", "HEAD", "POST"] = "GET"
+    expect_status: tuple[Annotated[int, Field(ge=100, le=599)], ...] = ()
+    """Status codes that count as up; empty means any 2xx or 3xx."""
+    keyword: str | None = None
+    """Text the body must contain (within its first `max_body` bytes)."""
+    headers: dict[str, Secret] = {}
+    bearer: Secret | None = None
+    basic_auth: BasicAuth | None = None
+    follow_redirects: bool = True
+    verify_tls: bool = True
+    max_body: Annotated[int, Field(ge=1024, le=16 * MAX_BODY)] = MAX_BODY
+    """Bytes of the body read at most: an endless or huge body costs no more."""
+
+    @model_validator(mode="after")
+    def _one_auth(self) -> Self:
+        if self.bearer is not None and self.basic_auth is not None:
+            raise ValueError("give bearer or basic_auth, not both")
+        return self
+
+
+class TcpCheck(_CheckBase):
+    kind: Literal["tcp"]
+    host: str
+    port: Port
+
+
+class TlsCheck(_CheckBase):
+    kind: Literal["tls"]
+    host: str
+    port: Port = 443
+    server_name: str | None = None
+    """The name the certificate must be for; the host by default."""
+    ca_file: Path | None = None
+    """A PEM file of the authorities to trust (a homelab's own CA) instead of the system's."""
+
+
+Check = Annotated[HttpCheck | TcpCheck | TlsCheck, Field(discriminator="kind")]
+
+
+class ChecksConfig(StrictModel):
+    checks: tuple[Check, ...]
+
+    @model_validator(mode="after")
+    def _named_checks(self) -> Self:
+        if not self.checks:
+            raise ValueError("give at least one check under checks:")
+        seen: set[str] = set()
+        for check in self.checks:
+            if check.name in seen:
+                raise ValueError(f"two checks are named {check.name!r}: each needs a name of its own")
+            seen.add(check.name)
+        return self

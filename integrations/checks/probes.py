@@ -1,0 +1,173 @@
+"""One attempt of each kind of check, bounded in time and memory: its `Result` says up or down, and why.
+
+HTTP goes through aiohttp's client (one session for every check of the integration); TCP and TLS through asyncio's
+own connections and the standard `ssl` module; the certificate is read with `cryptography`, which also reads one
+that failed verification (expired, self-signed, for another host), so its days and issuer are known either way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import aiohttp
+from cryptography import x509
+
+from .config import HttpCheck, TcpCheck, TlsCheck
+
+__all__ = ["Certificate", "Result", "probe_http", "probe_tcp", "probe_tls"]
+
+_READ_CHUNK = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Certificate:
+    """What a TLS server presented: when it ends, for whom, by whom, and whether it verified."""
+
+    not_after: datetime
+    subject: str
+    issuer: str
+    valid: bool
+    problem: str | None = None
+
+    def days_left(self, now: datetime) -> int:
+        """Whole days until it ends (negative: since it ended), counted toward zero."""
+        return int((self.not_after - now).total_seconds() / 86400)
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """One attempt: up or down, why (the error, or what answered), how fast, and what it learned."""
+
+    up: bool
+    reason: str
+    response_ms: float | None = None
+    status_code: int | None = None
+    certificate: Certificate | None = None
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 1)
+
+
+def _describe(err: BaseException) -> str:
+    text = str(err) or type(err).__name__
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+async def probe_http(check: HttpCheck, session: aiohttp.ClientSession) -> Result:
+    headers = {name: value.reveal() for name, value in check.headers.items()}
+    if check.bearer is not None:
+        headers["Authorization"] = f"Bearer {check.bearer.reveal()}"
+    auth = None
+    if check.basic_auth is not None:
+        auth = aiohttp.BasicAuth(check.basic_auth.username, check.basic_auth.password.reveal())
+    started = time.perf_counter()
+    try:
+        async with (
+            asyncio.timeout(check.timeout.total_seconds()),
+            session.request(
+                check.method,
+                check.url,
+                headers=headers,
+                auth=auth,
+                allow_redirects=check.follow_redirects,
+                ssl=check.verify_tls,
+            ) as response,
+        ):
+            body = await _read_at_most(response, check.max_body) if check.keyword is not None else b""
+            elapsed = _ms(started)
+    except TimeoutError:
+        return Result(False, f"no answer within {check.timeout.total_seconds():g}s")
+    except aiohttp.ClientConnectorCertificateError as err:
+        return Result(False, f"TLS certificate not valid: {_describe(err.certificate_error)}")
+    except (aiohttp.ClientError, OSError, ValueError) as err:
+        return Result(False, _describe(err))
+    status = response.status
+    wanted = status in check.expect_status if check.expect_status else 200 <= status < 400
+    if not wanted:
+        return Result(False, f"HTTP {status} {response.reason or ''}".strip(), elapsed, status)
+    if check.keyword is not None and check.keyword.encode() not in body:
+        return Result(False, f"HTTP {status}, but {check.keyword!r} is not in the body", elapsed, status)
+    return Result(True, f"HTTP {status}", elapsed, status)
+
+
+async def _read_at_most(response: aiohttp.ClientResponse, limit: int) -> bytes:
+    """The body's first `limit` bytes (a keyword is looked for there); the rest is never read."""
+    parts: list[bytes] = []
+    size = 0
+    while size < limit:
+        chunk = await response.content.read(min(_READ_CHUNK, limit - size))
+        if not chunk:
+            break
+        parts.append(chunk)
+        size += len(chunk)
+    return b"".join(parts)
+
+
+async def probe_tcp(check: TcpCheck) -> Result:
+    started = time.perf_counter()
+    try:
+        async with asyncio.timeout(check.timeout.total_seconds()):
+            _, writer = await asyncio.open_connection(check.host, check.port)
+    except TimeoutError:
+        return Result(False, f"no connection within {check.timeout.total_seconds():g}s")
+    except OSError as err:
+        return Result(False, _describe(err))
+    elapsed = _ms(started)
+    writer.close()
+    return Result(True, f"port {check.port} open", elapsed)
+
+
+async def probe_tls(check: TlsCheck, now: datetime | None = None) -> Result:
+    """Connect, verify the chain and the name; on a failed verification connect again without it to read the
+    certificate anyway. Up means the certificate is valid now."""
+    name = check.server_name or check.host
+    started = time.perf_counter()
+    problem: str | None = None
+    try:
+        async with asyncio.timeout(check.timeout.total_seconds()):
+            try:
+                der = await _peer_certificate(check, name, ssl.create_default_context(cafile=check.ca_file))
+            except ssl.SSLCertVerificationError as err:
+                problem = err.verify_message or _describe(err)
+                der = await _peer_certificate(check, name, _unverified())
+    except TimeoutError:
+        return Result(False, f"no TLS handshake within {check.timeout.total_seconds():g}s")
+    except (OSError, ssl.SSLError) as err:
+        return Result(False, _describe(err))
+    elapsed = _ms(started)
+    parsed = x509.load_der_x509_certificate(der)
+    certificate = Certificate(
+        not_after=parsed.not_valid_after_utc,
+        subject=parsed.subject.rfc4514_string(),
+        issuer=parsed.issuer.rfc4514_string(),
+        valid=problem is None,
+        problem=problem,
+    )
+    if problem is not None:
+        return Result(False, f"TLS certificate not valid: {problem}", elapsed, certificate=certificate)
+    days = certificate.days_left(now or datetime.now(UTC))
+    return Result(True, f"certificate valid for {days} more days", elapsed, certificate=certificate)
+
+
+def _unverified() -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+async def _peer_certificate(check: TlsCheck, name: str, context: ssl.SSLContext) -> bytes:
+    _, writer = await asyncio.open_connection(check.host, check.port, ssl=context, server_hostname=name)
+    try:
+        ssl_object = writer.get_extra_info("ssl_object")
+        der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+        if not der:
+            raise ssl.SSLError("the server presented no certificate")
+        return bytes(der)
+    finally:
+        writer.close()
