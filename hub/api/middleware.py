@@ -11,6 +11,7 @@ from hub.core import Unavailable
 from .auth import bearer_token
 from .control_routes import PUBLIC_PATHS
 from .keys import AUTH, COUNTERS, SETTINGS, TOKEN
+from .push import PUSH_PREFIX
 from .responses import json_message
 
 __all__ = ["auth_middleware"]
@@ -22,7 +23,10 @@ def _needs_token(request: web.Request) -> bool:
     path = request.path
     if path == "/metrics":
         return not request.app[SETTINGS].metrics_public
-    return path.startswith("/api") and path != _WEBSOCKET and path not in PUBLIC_PATHS
+    # A push URL carries its own credential, its token (hub/api/push.py).
+    return (
+        path.startswith("/api") and path != _WEBSOCKET and path not in PUBLIC_PATHS and not path.startswith(PUSH_PREFIX)
+    )
 
 
 @web.middleware

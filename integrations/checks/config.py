@@ -6,11 +6,11 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal, Self
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
 from hub.config.validation import Duration, Port, Secret, Slug, StrictModel, url_with_scheme
 
-__all__ = ["BasicAuth", "Check", "ChecksConfig", "HttpCheck", "TcpCheck", "TlsCheck"]
+__all__ = ["BasicAuth", "Check", "ChecksConfig", "HttpCheck", "PushCheck", "TcpCheck", "TlsCheck"]
 
 MAX_BODY = 1024 * 1024
 
@@ -79,7 +79,23 @@ class TlsCheck(_CheckBase):
     """A PEM file of the authorities to trust (a homelab's own CA) instead of the system's."""
 
 
-Check = Annotated[HttpCheck | TcpCheck | TlsCheck, Field(discriminator="kind")]
+def _push_token(token: Secret) -> Secret:
+    text = token.reveal()
+    if len(text) < 12 or not all(c.isalnum() or c in "-_" for c in text):
+        raise ValueError("expected at least 12 letters, digits, '-' or '_' (it is the push URL's only password)")
+    return token
+
+
+class PushCheck(_CheckBase):
+    """Up while pushes arrive: down when none came within `interval` plus `grace` (cron jobs, backups)."""
+
+    kind: Literal["push"]
+    token: Annotated[Secret, AfterValidator(_push_token)]
+    """The secret part of the push URL, `/api/push/<token>`: keep it in secrets.yaml."""
+    grace: Duration = timedelta(minutes=1)
+
+
+Check = Annotated[HttpCheck | TcpCheck | TlsCheck | PushCheck, Field(discriminator="kind")]
 
 
 class ChecksConfig(StrictModel):
@@ -90,8 +106,13 @@ class ChecksConfig(StrictModel):
         if not self.checks:
             raise ValueError("give at least one check under checks:")
         seen: set[str] = set()
+        tokens: set[str] = set()
         for check in self.checks:
             if check.name in seen:
                 raise ValueError(f"two checks are named {check.name!r}: each needs a name of its own")
             seen.add(check.name)
+            if isinstance(check, PushCheck):
+                if check.token.reveal() in tokens:
+                    raise ValueError(f"push check {check.name!r} has another push check's token")
+                tokens.add(check.token.reveal())
         return self

@@ -2,25 +2,27 @@
 
 One integration instance holds many checks. Each runs in its own task, so a slow or hostile target never delays
 another; each attempt is bounded by the check's `timeout` (and an HTTP body by `max_body`), failed attempts are
-retried `retries` times at once, and only then does the check count as down.
+retried `retries` times at once, and only then does the check count as down. A push check is the other way round:
+its `checks.push` service (the hub's `/api/push/<token>`) reports it, and its task only notices the silence.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import timedelta
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import aiohttp
 
-from hub.core import clock
-from hub.integration import Integration
+from hub.core import ServiceCall, ServiceValidationError, clock
+from hub.integration import Integration, IntegrationService
 
-from .config import Check, ChecksConfig, HttpCheck, TcpCheck
+from .config import Check, ChecksConfig, HttpCheck, PushCheck, TcpCheck
 from .entities import ENTITIES, ChecksSnapshot, CheckState
 from .probes import Result, probe_http, probe_tcp, probe_tls
 
@@ -39,7 +41,21 @@ def first_delay(check: Check) -> float:
 def _target(check: Check) -> str:
     if isinstance(check, HttpCheck):
         return check.url
+    if isinstance(check, PushCheck):
+        return "push"
     return f"{check.host}:{check.port}"
+
+
+_PUSH_FIELDS: Mapping[str, Mapping[str, Any]] = {
+    "token": {"description": "the push check's token", "required": True},
+    "status": {"description": "up (default) or down"},
+    "msg": {"description": "why, as the pusher says it"},
+    "ping": {"description": "a response time in ms, as the pusher measured it"},
+}
+
+
+async def _push(integration: Checks, call: ServiceCall) -> None:
+    await integration.push(call.data)
 
 
 class Checks(Integration[ChecksConfig, ChecksSnapshot]):
@@ -47,8 +63,21 @@ class Checks(Integration[ChecksConfig, ChecksSnapshot]):
     config_model = ChecksConfig
     default_interval: ClassVar[timedelta] = timedelta(seconds=60)
     entities = ENTITIES
+    services: ClassVar[tuple[IntegrationService[ChecksConfig], ...]] = (
+        IntegrationService(
+            name="push",
+            handler=_push,
+            description="A push check's heartbeat (what /api/push/<token> calls).",
+            fields=_PUSH_FIELDS,
+        ),
+    )
 
     _session: aiohttp.ClientSession | None = None
+    _pushed: dict[str, asyncio.Event]
+
+    def __init__(self, ctx: Any, config: ChecksConfig) -> None:
+        super().__init__(ctx, config)
+        self._pushed = {check.name: asyncio.Event() for check in config.checks if isinstance(check, PushCheck)}
 
     @asynccontextmanager
     async def lifespan(self) -> AsyncIterator[None]:
@@ -67,6 +96,9 @@ class Checks(Integration[ChecksConfig, ChecksSnapshot]):
                 group.create_task(self._keep_checking(check), name=f"check:{check.name}")
 
     async def _keep_checking(self, check: Check) -> None:
+        if isinstance(check, PushCheck):
+            await self._watch(check)
+            return
         await clock.sleep(first_delay(check))
         interval = check.interval.total_seconds()
         while True:
@@ -83,9 +115,50 @@ class Checks(Integration[ChecksConfig, ChecksSnapshot]):
             result = await self._attempt(check)
             if result.up or attempts > check.retries:
                 break
+        self._report(check, result, attempts)
+        return result
+
+    async def _watch(self, check: PushCheck) -> None:
+        """Down once a whole `interval` plus `grace` passes without a push; said once per silence."""
+        pushed = self._pushed[check.name]
+        silence = (check.interval + check.grace).total_seconds()
+        said = False
+        while True:
+            try:
+                await clock.wait_for(pushed.wait(), silence)
+            except TimeoutError:
+                if not said:
+                    self._report(check, Result(False, f"no push within {silence:g}s"), 1)
+                    said = True
+                continue
+            pushed.clear()
+            said = False
+
+    async def push(self, data: Mapping[str, Any]) -> None:
+        """A heartbeat: the push check whose token it names is up (or down, if it says so)."""
+        token = str(data.get("token", ""))
+        check = next(
+            (
+                c
+                for c in self.config.checks
+                if isinstance(c, PushCheck) and hmac.compare_digest(c.token.reveal(), token)
+            ),
+            None,
+        )
+        if check is None:
+            raise ServiceValidationError("no push check has that token")
+        status = str(data.get("status") or "up").lower()
+        if status not in ("up", "down"):
+            raise ServiceValidationError(f"status must be up or down, got {status[:20]!r}")
+        message = str(data.get("msg") or "")[:200]
+        up = status == "up"
+        reason = message or ("pushed up" if up else "pushed down")
+        self._report(check, Result(up, reason, _milliseconds(data.get("ping"))), 1)
+        self._pushed[check.name].set()
+
+    def _report(self, check: Check, result: Result, attempts: int) -> None:
         state = CheckState(check.kind, _target(check), result, clock.utcnow(), attempts)
         self.ctx.report(ChecksSnapshot({check.name: state}), partial=True)
-        return result
 
     async def _attempt(self, check: Check) -> Result:
         if isinstance(check, HttpCheck):
@@ -93,4 +166,13 @@ class Checks(Integration[ChecksConfig, ChecksSnapshot]):
             return await probe_http(check, self._session)
         if isinstance(check, TcpCheck):
             return await probe_tcp(check)
+        assert not isinstance(check, PushCheck)  # watched, never probed
         return await probe_tls(check, clock.utcnow())
+
+
+def _milliseconds(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return round(number, 1) if 0 <= number < 86_400_000 else None

@@ -103,10 +103,13 @@ def test_config_errors_name_file_line_and_key(tmp_path: Path) -> None:
     assert [str(error).removeprefix(f"{tmp_path}/") for error in caught.value.errors] == [
         "hub.yaml:8 integrations[0].checks[0].url: expected a URL starting with http:// or https://",
         "hub.yaml:9 integrations[0].checks[1].timeout: must be shorter than interval (60s), got 120s",
-        "hub.yaml:10 integrations[0].checks[2]: unknown kind 'gopher': expected one of 'http', 'tcp', 'tls'",
+        "hub.yaml:10 integrations[0].checks[2]: unknown kind 'gopher': expected one of 'http', 'tcp', 'tls', 'push'",
     ]
     config = _config(
         tmp_path, "      - {kind: tcp, name: db, host: h, port: 1}\n      - {kind: tcp, name: db, host: i, port: 2}\n"
     )
     with pytest.raises(ConfigErrors, match="two checks are named 'db'"):
+        load_config(config, AVAILABLE)
+    config = _config(tmp_path, "      - {kind: push, name: cron, token: short}\n")
+    with pytest.raises(ConfigErrors, match=r"checks\[0\]\.token: expected at least 12 letters"):
         load_config(config, AVAILABLE)

@@ -1,0 +1,43 @@
+"""`/api/push/<token>`: Uptime Kuma's push URL, so scripts and cron jobs written for it work unchanged.
+
+`GET` or `POST /api/push/<token>?status=up|down&msg=...&ping=...` hands the heartbeat to the `checks.push`
+service; the token in the path is its only credential (no bearer), so a wrong one counts as a failed login and
+repeated ones ban the address, as wrong bearer tokens do. Answers are Uptime Kuma's: `{"ok": true}`, or 404
+`{"ok": false, "msg": "Monitor not found or not active."}`.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from hub.core import ServiceNotFound, ServiceValidationError
+
+from .keys import AUTH, CORE
+from .responses import json_response
+
+__all__ = ["PUSH_PREFIX", "routes"]
+
+routes = web.RouteTableDef()
+
+PUSH_PREFIX = "/api/push/"
+_NOT_FOUND = {"ok": False, "msg": "Monitor not found or not active."}
+
+
+@routes.get(PUSH_PREFIX + "{token}")
+@routes.post(PUSH_PREFIX + "{token}")
+async def push(request: web.Request) -> web.Response:
+    query = request.query
+    data = {"token": request.match_info["token"], "status": query.get("status", "up")}
+    for key in ("msg", "ping"):
+        if key in query:
+            data[key] = query[key]
+    try:
+        await request.app[CORE].services.call("checks", "push", data)
+    except ServiceNotFound:
+        return json_response(_NOT_FOUND, 404)
+    except ServiceValidationError as err:
+        if "token" in str(err):
+            request.app[AUTH].guard.failure(request.remote or "unknown", "invalid push token")
+            return json_response(_NOT_FOUND, 404)
+        return json_response({"ok": False, "msg": str(err)}, 400)
+    return json_response({"ok": True})
