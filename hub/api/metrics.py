@@ -1,4 +1,5 @@
-"""`/metrics`: numeric entity states as gauges and the hub's own counters, in Prometheus text format 0.0.4."""
+"""`/metrics`: numeric entity states as gauges and the hub's own counters, in Prometheus text format 0.0.4; and
+each service check under Uptime Kuma's metric names, so its Grafana dashboards work against the hub."""
 
 from __future__ import annotations
 
@@ -75,6 +76,50 @@ def _entity_family(core: Core) -> _Family:
     return family
 
 
+_KUMA_TYPE: Final = {"http": "http", "tcp": "port", "tls": "tls", "push": "push"}
+_KUMA_STATUS: Final = {"on": 1.0, "off": 0.0}
+_KUMA_PENDING: Final = 2.0
+
+
+def _monitor_families(core: Core) -> Iterable[_Family]:
+    """Uptime Kuma's `monitor_*` gauges for each check: a connectivity binary_sensor with `kind` and `target`
+    attributes (docs/checks.md), with its `_response_time` and `_certificate_days` sensors."""
+    status = _Family("monitor_status", "gauge", "Check status: 1 up, 0 down, 2 pending (Uptime Kuma's names).")
+    response = _Family("monitor_response_time", "gauge", "Check response time in milliseconds.")
+    days = _Family("monitor_cert_days_remaining", "gauge", "Days until the checked certificate expires.")
+    valid = _Family("monitor_cert_is_valid", "gauge", "Whether the checked certificate is valid: 1 yes, 0 no.")
+    states = core.states
+    found = False
+    for state in states.all():
+        attributes = state.attributes
+        if state.domain != "binary_sensor" or "kind" not in attributes or "target" not in attributes:
+            continue
+        found = True
+        entry = core.entities.get(state.entity_id)
+        labels = _kuma_labels(entry.device.name if entry else state.object_id, attributes)
+        status.add(_KUMA_STATUS.get(state.state, _KUMA_PENDING), **labels)
+        timing = states.get(f"sensor.{state.object_id}_response_time")
+        if timing is not None and (value := _numeric(timing)) is not None:
+            response.add(value, **labels)
+        certificate = states.get(f"sensor.{state.object_id}_certificate_days")
+        if certificate is not None and (left := _numeric(certificate)) is not None:
+            days.add(left, **labels)
+            valid.add(1.0 if certificate.attributes.get("valid") else 0.0, **labels)
+    return (status, response, days, valid) if found else ()
+
+
+def _kuma_labels(name: str, attributes: Mapping[str, object]) -> dict[str, str]:
+    kind, target = str(attributes["kind"]), str(attributes["target"])
+    host, _, port = target.rpartition(":") if kind in ("tcp", "tls") else ("null", "", "null")
+    return {
+        "monitor_name": name,
+        "monitor_type": _KUMA_TYPE.get(kind, kind),
+        "monitor_url": target if kind == "http" else "null",
+        "monitor_hostname": host or "null",
+        "monitor_port": port or "null",
+    }
+
+
 def _part_families(control: HubControl) -> Iterable[_Family]:
     status = _Family(
         "homelab_part_status", "gauge", "Health of each integration and sink: 2 ok, 1 degraded, 0 failing."
@@ -130,6 +175,7 @@ def render_metrics(app: web.Application) -> str:
         entities,
         *_part_families(control),
         *_api_families(counters, app[CONNECTIONS], guard.failed_total, guard.bans_total),
+        *_monitor_families(core),
     ]
     return "\n".join(line for family in families for line in family.lines) + "\n"
 

@@ -3,12 +3,17 @@ first attempts, and config errors with file, line and key."""
 
 from __future__ import annotations
 
+import asyncio
+import shutil
+import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 from aiohttp import web
 
+from hub.api.tokens import TokenStore
 from hub.config import ConfigErrors, load_config
 from hub.runtime import Hub
 from integrations.checks import Checks
@@ -52,7 +57,12 @@ async def test_checks_become_entities_of_their_own_devices(tmp_path: Path, site:
         " interval: 1s, timeout: 500ms}\n"
         f"      - {{kind: tcp, name: db, host: 127.0.0.1, port: {closed}, interval: 1s, timeout: 500ms, retries: 2}}\n",
     )
-    hub = Hub(load_config(config, AVAILABLE), AVAILABLE)
+    tokens = TokenStore.in_dir(tmp_path / "data")
+    token = tokens.create("test")
+    tokens.save()
+    loaded = load_config(config, AVAILABLE)
+    http_port = loaded.hub.http.port
+    hub = Hub(loaded, AVAILABLE)
     async with hub.lifespan():
         states = hub.core.states
         up = await eventually(lambda: states.get("binary_sensor.t_check_jellyfin"), 5, "the jellyfin check")
@@ -78,6 +88,25 @@ async def test_checks_become_entities_of_their_own_devices(tmp_path: Path, site:
             "http check",
         )
         assert hub.core.entities.get("sensor.t_check_jellyfin_certificate_days") is None  # TLS checks only
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(f"http://127.0.0.1:{http_port}/metrics", headers={"Authorization": f"Bearer {token}"}) as got,
+        ):
+            metrics = await got.text()
+        labels = (
+            f'{{monitor_name="jellyfin",monitor_type="http",monitor_url="http://127.0.0.1:{site}/",'
+            'monitor_hostname="null",monitor_port="null"}'
+        )
+        assert f"monitor_status{labels} 1" in metrics
+        assert f"monitor_response_time{labels} {response.state}" in metrics
+        db = 'monitor_name="db",monitor_type="port",monitor_url="null",monitor_hostname="127.0.0.1"'
+        assert f'monitor_status{{{db},monitor_port="{closed}"}} 0' in metrics
+    promtool = shutil.which("promtool")  # scripts/test installs it (Debian prometheus)
+    assert promtool is not None
+    checked = await asyncio.to_thread(
+        subprocess.run, [promtool, "check", "metrics"], input=metrics, capture_output=True, text=True
+    )
+    assert checked.returncode == 0, checked.stderr
 
 
 def test_first_attempts_are_spread_over_the_interval() -> None:
