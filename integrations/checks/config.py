@@ -10,7 +10,17 @@ from pydantic import AfterValidator, Field, ValidationInfo, field_validator, mod
 
 from hub.config.validation import Duration, Port, Secret, Slug, StrictModel, url_with_scheme
 
-__all__ = ["BasicAuth", "Check", "ChecksConfig", "HttpCheck", "PushCheck", "TcpCheck", "TlsCheck"]
+__all__ = [
+    "BasicAuth",
+    "Check",
+    "ChecksConfig",
+    "DnsCheck",
+    "HttpCheck",
+    "PingCheck",
+    "PushCheck",
+    "TcpCheck",
+    "TlsCheck",
+]
 
 MAX_BODY = 1024 * 1024
 
@@ -79,6 +89,30 @@ class TlsCheck(_CheckBase):
     """A PEM file of the authorities to trust (a homelab's own CA) instead of the system's."""
 
 
+RecordType = Literal["A", "AAAA", "CNAME", "MX", "NS", "PTR", "SOA", "SRV", "TXT"]
+
+
+class DnsCheck(_CheckBase):
+    """Up when `server` answers `query` (and, with `expect`, one answer is that)."""
+
+    kind: Literal["dns"]
+    query: str
+    record_type: RecordType = "A"
+    server: str
+    """The DNS server to ask (an address): the check is of that server, not of the system's resolver."""
+    port: Port = 53
+    expect: str | None = None
+    """An answer that must be among those given, as text (`192.168.1.10`, `10 mail.lab.`)."""
+
+
+class PingCheck(_CheckBase):
+    """Up when `host` answers ICMP echo: `count` pings, their loss and round-trip time."""
+
+    kind: Literal["ping"]
+    host: str
+    count: Annotated[int, Field(ge=1, le=10)] = 3
+
+
 def _push_token(token: Secret) -> Secret:
     text = token.reveal()
     if len(text) < 12 or not all(c.isalnum() or c in "-_" for c in text):
@@ -95,7 +129,7 @@ class PushCheck(_CheckBase):
     grace: Duration = timedelta(minutes=1)
 
 
-Check = Annotated[HttpCheck | TcpCheck | TlsCheck | PushCheck, Field(discriminator="kind")]
+Check = Annotated[HttpCheck | TcpCheck | TlsCheck | DnsCheck | PingCheck | PushCheck, Field(discriminator="kind")]
 
 
 class ChecksConfig(StrictModel):

@@ -22,9 +22,9 @@ import aiohttp
 from hub.core import ServiceCall, ServiceValidationError, clock
 from hub.integration import Integration, IntegrationService
 
-from .config import Check, ChecksConfig, HttpCheck, PushCheck, TcpCheck
+from .config import Check, ChecksConfig, DnsCheck, HttpCheck, PingCheck, PushCheck, TcpCheck
 from .entities import ENTITIES, ChecksSnapshot, CheckState
-from .probes import Result, probe_http, probe_tcp, probe_tls
+from .probes import Result, ping_privileged, probe_dns, probe_http, probe_ping, probe_tcp, probe_tls
 
 __all__ = ["Checks", "first_delay"]
 
@@ -43,6 +43,10 @@ def _target(check: Check) -> str:
         return check.url
     if isinstance(check, PushCheck):
         return "push"
+    if isinstance(check, DnsCheck):
+        return f"{check.query} {check.record_type} @{check.server}:{check.port}"
+    if isinstance(check, PingCheck):
+        return check.host
     return f"{check.host}:{check.port}"
 
 
@@ -91,6 +95,9 @@ class Checks(Integration[ChecksConfig, ChecksSnapshot]):
                 self._session = None
 
     async def run(self) -> None:
+        if any(isinstance(check, PingCheck) for check in self.config.checks):
+            way = "raw ICMP sockets (root)" if ping_privileged() else "unprivileged ICMP datagram sockets"
+            self.ctx.logger.info("Ping checks use %s", way)
         async with asyncio.TaskGroup() as group:
             for check in self.config.checks:
                 group.create_task(self._keep_checking(check), name=f"check:{check.name}")
@@ -166,6 +173,10 @@ class Checks(Integration[ChecksConfig, ChecksSnapshot]):
             return await probe_http(check, self._session)
         if isinstance(check, TcpCheck):
             return await probe_tcp(check)
+        if isinstance(check, DnsCheck):
+            return await probe_dns(check)
+        if isinstance(check, PingCheck):
+            return await probe_ping(check)
         assert not isinstance(check, PushCheck)  # watched, never probed
         return await probe_tls(check, clock.utcnow())
 

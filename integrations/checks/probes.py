@@ -3,22 +3,37 @@
 HTTP goes through aiohttp's client (one session for every check of the integration); TCP and TLS through asyncio's
 own connections and the standard `ssl` module; the certificate is read with `cryptography`, which also reads one
 that failed verification (expired, self-signed, for another host), so its days and issuer are known either way.
+DNS through dnspython's asyncio resolver, asking the check's server only; ping through icmplib's asyncio pings.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import ssl
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import aiohttp
+import dns.asyncresolver
+import dns.exception
+import dns.resolver
+import icmplib
 from cryptography import x509
 
-from .config import HttpCheck, TcpCheck, TlsCheck
+from .config import DnsCheck, HttpCheck, PingCheck, TcpCheck, TlsCheck
 
-__all__ = ["Certificate", "Result", "probe_http", "probe_tcp", "probe_tls"]
+__all__ = [
+    "Certificate",
+    "Result",
+    "ping_privileged",
+    "probe_dns",
+    "probe_http",
+    "probe_ping",
+    "probe_tcp",
+    "probe_tls",
+]
 
 _READ_CHUNK = 64 * 1024
 
@@ -171,3 +186,49 @@ async def _peer_certificate(check: TlsCheck, name: str, context: ssl.SSLContext)
         return bytes(der)
     finally:
         writer.close()
+
+
+async def probe_dns(check: DnsCheck) -> Result:
+    resolver = dns.asyncresolver.Resolver(configure=False)
+    resolver.nameservers = [check.server]
+    resolver.port = check.port
+    resolver.lifetime = check.timeout.total_seconds()
+    resolver.timeout = check.timeout.total_seconds()
+    started = time.perf_counter()
+    try:
+        answer = await resolver.resolve(check.query, check.record_type, search=False)
+    except dns.resolver.NXDOMAIN:
+        return Result(False, f"{check.query} does not exist (NXDOMAIN)", _ms(started))
+    except dns.resolver.NoAnswer:
+        return Result(False, f"no {check.record_type} record for {check.query}", _ms(started))
+    except dns.exception.Timeout:
+        return Result(False, f"no answer from {check.server} within {check.timeout.total_seconds():g}s")
+    except (dns.exception.DNSException, OSError, ValueError) as err:
+        return Result(False, _describe(err))
+    elapsed = _ms(started)
+    answers = [record.to_text() for record in answer][:20]
+    if check.expect is not None and check.expect not in answers:
+        return Result(False, f"answered {', '.join(answers)[:120]}, not {check.expect}", elapsed)
+    return Result(True, ", ".join(answers)[:200], elapsed)
+
+
+def ping_privileged() -> bool:
+    """ICMP needs a raw socket (root) or the kernel's unprivileged datagram sockets (net.ipv4.ping_group_range)."""
+    return os.geteuid() == 0
+
+
+async def probe_ping(check: PingCheck) -> Result:
+    """`count` echoes, 0.2 s apart, each waiting at most the timeout's share; up when any answered."""
+    per_ping = max(0.1, check.timeout.total_seconds() / check.count - 0.2)
+    try:
+        host = await icmplib.async_ping(
+            check.host, count=check.count, interval=0.2, timeout=per_ping, privileged=ping_privileged()
+        )
+    except icmplib.NameLookupError:
+        return Result(False, f"{check.host}: no such host")
+    except (icmplib.ICMPLibError, OSError) as err:
+        return Result(False, _describe(err))
+    loss = round(host.packet_loss * 100)
+    if not host.is_alive:
+        return Result(False, f"no answer to {check.count} pings (100 % loss)")
+    return Result(True, f"{host.packets_received} of {host.packets_sent} answered ({loss} % loss)", host.avg_rtt)

@@ -55,7 +55,8 @@ async def test_checks_become_entities_of_their_own_devices(tmp_path: Path, site:
         tmp_path,
         f"      - {{kind: http, name: jellyfin, url: 'http://127.0.0.1:{site}/', keyword: Jellyfin,"
         " interval: 1s, timeout: 500ms}\n"
-        f"      - {{kind: tcp, name: db, host: 127.0.0.1, port: {closed}, interval: 1s, timeout: 500ms, retries: 2}}\n",
+        f"      - {{kind: tcp, name: db, host: 127.0.0.1, port: {closed}, interval: 1s, timeout: 500ms, retries: 2}}\n"
+        "      - {kind: ping, name: loopback, host: 127.0.0.1, count: 1, interval: 1s, timeout: 500ms}\n",
     )
     tokens = TokenStore.in_dir(tmp_path / "data")
     token = tokens.create("test")
@@ -88,6 +89,8 @@ async def test_checks_become_entities_of_their_own_devices(tmp_path: Path, site:
             "http check",
         )
         assert hub.core.entities.get("sensor.t_check_jellyfin_certificate_days") is None  # TLS checks only
+        ping = await eventually(lambda: states.get("binary_sensor.t_check_loopback"), 5, "the ping check")
+        assert (ping.state, ping.attributes["reason"]) == ("on", "1 of 1 answered (0 % loss)")
         async with (
             aiohttp.ClientSession() as session,
             session.get(f"http://127.0.0.1:{http_port}/metrics", headers={"Authorization": f"Bearer {token}"}) as got,
@@ -132,7 +135,8 @@ def test_config_errors_name_file_line_and_key(tmp_path: Path) -> None:
     assert [str(error).removeprefix(f"{tmp_path}/") for error in caught.value.errors] == [
         "hub.yaml:8 integrations[0].checks[0].url: expected a URL starting with http:// or https://",
         "hub.yaml:9 integrations[0].checks[1].timeout: must be shorter than interval (60s), got 120s",
-        "hub.yaml:10 integrations[0].checks[2]: unknown kind 'gopher': expected one of 'http', 'tcp', 'tls', 'push'",
+        "hub.yaml:10 integrations[0].checks[2]: unknown kind 'gopher': "
+        "expected one of 'http', 'tcp', 'tls', 'dns', 'ping', 'push'",
     ]
     config = _config(
         tmp_path, "      - {kind: tcp, name: db, host: h, port: 1}\n      - {kind: tcp, name: db, host: i, port: 2}\n"
