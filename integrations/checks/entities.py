@@ -56,6 +56,7 @@ def _days_left(snapshot: ChecksSnapshot, name: str) -> StateValue:
 
 
 def _status_attributes(snapshot: ChecksSnapshot, name: str) -> Mapping[str, Any]:
+    """What stays put while the outcome does (no time of the attempt): a check that stays up writes no history."""
     check = snapshot.checks[name]
     result = check.result
     attributes: dict[str, Any] = {
@@ -63,7 +64,6 @@ def _status_attributes(snapshot: ChecksSnapshot, name: str) -> Mapping[str, Any]
         "target": check.target,
         "reason": result.reason,
         "last_error": None if result.up else result.reason,
-        "checked_at": check.checked_at.isoformat(),
         "attempts": check.attempts,
     }
     if result.status_code is not None:

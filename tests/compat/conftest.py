@@ -86,6 +86,9 @@ integrations:
     url: {docker_url}
     interval: 5s
     controls: true
+  - platform: checks
+    checks:
+      - {{kind: tcp, name: broker, host: 127.0.0.1, port: {broker.port}, interval: 2s, timeout: 1s}}
 """
         )
         self.token = subprocess.run(

@@ -218,7 +218,12 @@ def _not_in_state(states: dict[str, dict[str, Any]], wanted: str) -> _Left:
 async def _settled_entities(hub: HubNode) -> dict[str, dict[str, Any]]:
     """The hub's entities once system_info and docker have reported and the set held still for 3 poll intervals
     (rates appear with the second snapshot)."""
-    wanted = {f"sensor.{NODE}_docker_images", f"sensor.{NODE}_cpu_percent", f"sensor.{NODE}_disk_read"}
+    wanted = {
+        f"sensor.{NODE}_docker_images",
+        f"sensor.{NODE}_cpu_percent",
+        f"sensor.{NODE}_disk_read",
+        f"sensor.{NODE}_check_broker_response_time",
+    }
     deadline = time.monotonic() + 30
     last: dict[str, dict[str, Any]] = {}
     since = time.monotonic()
