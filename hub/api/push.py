@@ -27,7 +27,10 @@ _NOT_FOUND = {"ok": False, "msg": "Monitor not found or not active."}
 @routes.post(PUSH_PREFIX + "{token}")
 async def push(request: web.Request) -> web.Response:
     query = request.query
-    data = {"token": request.match_info["token"], "status": query.get("status", "up")}
+    status = query.get("status", "up")
+    if status not in ("up", "down"):
+        return json_response({"ok": False, "msg": "status must be up or down"}, 400)
+    data = {"token": request.match_info["token"], "status": status}
     for key in ("msg", "ping"):
         if key in query:
             data[key] = query[key]
@@ -35,9 +38,7 @@ async def push(request: web.Request) -> web.Response:
         await request.app[CORE].services.call("checks", "push", data)
     except ServiceNotFound:
         return json_response(_NOT_FOUND, 404)
-    except ServiceValidationError as err:
-        if "token" in str(err):
-            request.app[AUTH].guard.failure(request.remote or "unknown", "invalid push token")
-            return json_response(_NOT_FOUND, 404)
-        return json_response({"ok": False, "msg": str(err)}, 400)
+    except ServiceValidationError:  # with a valid status, the one thing the service refuses is the token
+        request.app[AUTH].guard.failure(request.remote or "unknown", "invalid push token")
+        return json_response(_NOT_FOUND, 404)
     return json_response({"ok": True})

@@ -45,6 +45,10 @@ async def test_push_url_as_uptime_kuma_has_it(tmp_path: Path) -> None:
         assert states.get("sensor.t_check_backup_response_time").state == "42.0"  # type: ignore[union-attr]
         assert await _curl("-X", "POST", f"{base}/{TOKEN}?status=down&msg=disk%20full") == (200, {"ok": True})
         assert (states.get(ENTITY).state, states.get(ENTITY).attributes["reason"]) == ("off", "disk full")  # type: ignore[union-attr]
+        assert await _curl(f"{base}/{TOKEN}?status=sideways") == (
+            400,
+            {"ok": False, "msg": "status must be up or down"},
+        )
         wrong = await _curl(f"{base}/not-the-token-at-all")
         assert wrong == (404, {"ok": False, "msg": "Monitor not found or not active."})
         assert await _curl(f"{base}/{TOKEN}") == (200, {"ok": True})
