@@ -18,6 +18,7 @@ import pytest
 from tests.compat.conftest import NODE, POLL_INTERVAL, HubNode
 from tests.compat.homeassistant import HomeAssistant
 from tests.fixtures.dockerd import DockerDaemon
+from tests.fixtures.eventually import eventually
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -30,15 +31,10 @@ def _say(text: str) -> None:
 
 
 async def _until(check: Callable[[], Awaitable[Any]], timeout: float, what: str) -> float:
-    """Seconds until `check()` is truthy; fails after `timeout` with the last answer."""
+    """Seconds until `check()` holds (waited for by `eventually`), for the figures the tests print."""
     started = time.monotonic()
-    while True:
-        answer = await check()
-        if answer:
-            return time.monotonic() - started
-        if time.monotonic() - started > timeout:
-            pytest.fail(f"{what}: not within {timeout} s (last: {answer!r})")
-        await asyncio.sleep(0.1)
+    await eventually(check, timeout, what)
+    return time.monotonic() - started
 
 
 async def _hub_entities(hub: HubNode) -> dict[str, dict[str, Any]]:
