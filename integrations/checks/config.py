@@ -63,6 +63,8 @@ class HttpCheck(_CheckBase):
     basic_auth: BasicAuth | None = None
     follow_redirects: bool = True
     verify_tls: bool = True
+    ca_file: Path | None = None
+    """A PEM file of the authorities to trust for an `https` URL (a homelab's own CA) instead of the system's."""
     max_body: Annotated[int, Field(ge=1024, le=16 * MAX_BODY)] = MAX_BODY
     """Bytes of the body read at most: an endless or huge body costs no more."""
 

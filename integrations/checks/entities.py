@@ -38,7 +38,12 @@ def _names(snapshot: ChecksSnapshot) -> list[str]:
 
 
 def _with_certificate(snapshot: ChecksSnapshot) -> list[str]:
-    return [name for name, check in snapshot.checks.items() if check.kind == "tls"]
+    """TLS checks, and HTTP checks of an `https` URL."""
+    return [
+        name
+        for name, check in snapshot.checks.items()
+        if check.kind == "tls" or (check.kind == "http" and check.target.startswith("https://"))
+    ]
 
 
 def _up(snapshot: ChecksSnapshot, name: str) -> StateValue:

@@ -14,21 +14,25 @@ import hmac
 import random
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 import aiohttp
 
 from hub.core import ServiceCall, ServiceValidationError, clock
 from hub.integration import Integration, IntegrationService
 
-from .config import Check, ChecksConfig, DnsCheck, HttpCheck, PingCheck, PushCheck, TcpCheck
+from .config import Check, ChecksConfig, DnsCheck, HttpCheck, PingCheck, PushCheck, TcpCheck, TlsCheck
 from .entities import ENTITIES, ChecksSnapshot, CheckState
-from .probes import Result, ping_privileged, probe_dns, probe_http, probe_ping, probe_tcp, probe_tls
+from .probes import Certificate, Result, ping_privileged, probe_dns, probe_http, probe_ping, probe_tcp, probe_tls
 
 __all__ = ["Checks", "first_delay"]
 
 _MAX_JITTER = 1.0
+CERTIFICATE_EVERY = 3600.0
+"""Seconds an `https` check's certificate is read again after: its days left move once a day."""
 
 
 def first_delay(check: Check) -> float:
@@ -82,6 +86,7 @@ class Checks(Integration[ChecksConfig, ChecksSnapshot]):
     def __init__(self, ctx: Any, config: ChecksConfig) -> None:
         super().__init__(ctx, config)
         self._pushed = {check.name: asyncio.Event() for check in config.checks if isinstance(check, PushCheck)}
+        self._certificates: dict[str, tuple[float, Certificate | None]] = {}
 
     @asynccontextmanager
     async def lifespan(self) -> AsyncIterator[None]:
@@ -163,6 +168,31 @@ class Checks(Integration[ChecksConfig, ChecksSnapshot]):
         self._report(check, Result(up, reason, _milliseconds(data.get("ping"))), 1)
         self._pushed[check.name].set()
 
+    async def _certificate_of(self, check: HttpCheck) -> Certificate | None:
+        """The certificate an `https` check's server presents, read by a TLS check of its host and port at most
+        once per `CERTIFICATE_EVERY` (certificates change rarely; a second handshake per attempt would double the
+        cost of every https check)."""
+        now = clock.monotonic()
+        cached = self._certificates.get(check.name)
+        if cached is not None and now - cached[0] < CERTIFICATE_EVERY:
+            return cached[1]
+        url = urlsplit(check.url)
+        host = url.hostname or ""
+        tls = TlsCheck(
+            kind="tls",
+            name=check.name,
+            host=host,
+            port=url.port or 443,
+            ca_file=check.ca_file,
+            interval=check.interval,
+            timeout=check.timeout,
+        )
+        certificate = (await probe_tls(tls, clock.utcnow())).certificate
+        if certificate is not None and not check.verify_tls and not certificate.valid:
+            certificate = replace(certificate, problem=f"{certificate.problem} (accepted: verify_tls is false)")
+        self._certificates[check.name] = (now, certificate)
+        return certificate
+
     def _report(self, check: Check, result: Result, attempts: int) -> None:
         state = CheckState(check.kind, _target(check), result, clock.utcnow(), attempts)
         self.ctx.report(ChecksSnapshot({check.name: state}), partial=True)
@@ -170,7 +200,10 @@ class Checks(Integration[ChecksConfig, ChecksSnapshot]):
     async def _attempt(self, check: Check) -> Result:
         if isinstance(check, HttpCheck):
             assert self._session is not None
-            return await probe_http(check, self._session)
+            result = await probe_http(check, self._session)
+            if check.url.startswith("https://"):
+                result = replace(result, certificate=await self._certificate_of(check))
+            return result
         if isinstance(check, TcpCheck):
             return await probe_tcp(check)
         if isinstance(check, DnsCheck):

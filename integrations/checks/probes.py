@@ -9,11 +9,13 @@ DNS through dnspython's asyncio resolver, asking the check's server only; ping t
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import ssl
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import aiohttp
 import dns.asyncresolver
@@ -90,7 +92,7 @@ async def probe_http(check: HttpCheck, session: aiohttp.ClientSession) -> Result
                 headers=headers,
                 auth=auth,
                 allow_redirects=check.follow_redirects,
-                ssl=check.verify_tls,
+                ssl=_trusting(check.ca_file) if check.ca_file is not None and check.verify_tls else check.verify_tls,
             ) as response,
         ):
             body = await _read_at_most(response, check.max_body) if check.keyword is not None else b""
@@ -108,6 +110,23 @@ async def probe_http(check: HttpCheck, session: aiohttp.ClientSession) -> Result
     if check.keyword is not None and check.keyword.encode() not in body:
         return Result(False, f"HTTP {status}, but {check.keyword!r} is not in the body", elapsed, status)
     return Result(True, f"HTTP {status}", elapsed, status)
+
+
+@functools.lru_cache(maxsize=64)
+def _trusting(ca_file: Path) -> ssl.SSLContext:
+    """A verifying context that trusts `ca_file`, made once per file (loading it costs more than an attempt)."""
+    return ssl.create_default_context(cafile=ca_file)
+
+
+def _certificate(der: bytes, problem: str | None) -> Certificate:
+    parsed = x509.load_der_x509_certificate(der)
+    return Certificate(
+        not_after=parsed.not_valid_after_utc,
+        subject=parsed.subject.rfc4514_string(),
+        issuer=parsed.issuer.rfc4514_string(),
+        valid=problem is None,
+        problem=problem,
+    )
 
 
 async def _read_at_most(response: aiohttp.ClientResponse, limit: int) -> bytes:
@@ -155,14 +174,7 @@ async def probe_tls(check: TlsCheck, now: datetime | None = None) -> Result:
     except (OSError, ssl.SSLError) as err:
         return Result(False, _describe(err))
     elapsed = _ms(started)
-    parsed = x509.load_der_x509_certificate(der)
-    certificate = Certificate(
-        not_after=parsed.not_valid_after_utc,
-        subject=parsed.subject.rfc4514_string(),
-        issuer=parsed.issuer.rfc4514_string(),
-        valid=problem is None,
-        problem=problem,
-    )
+    certificate = _certificate(der, problem)
     if problem is not None:
         return Result(False, f"TLS certificate not valid: {problem}", elapsed, certificate=certificate)
     days = certificate.days_left(now or datetime.now(UTC))

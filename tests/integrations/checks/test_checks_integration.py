@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import ssl
 import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
 import pytest
+import trustme
 from aiohttp import web
 
 from hub.api.tokens import TokenStore
@@ -146,3 +148,39 @@ def test_config_errors_name_file_line_and_key(tmp_path: Path) -> None:
     config = _config(tmp_path, "      - {kind: push, name: cron, token: short}\n")
     with pytest.raises(ConfigErrors, match=r"checks\[0\]\.token: expected at least 12 letters"):
         load_config(config, AVAILABLE)
+
+
+async def test_https_checks_show_their_certificate(tmp_path: Path) -> None:
+    ca = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1", common_name="nas.lab").configure_cert(context)
+    app = web.Application()
+    app.router.add_get("/", _jellyfin)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port, ssl_context=context).start()
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    config = _config(
+        tmp_path,
+        f"      - {{kind: http, name: trusted, url: 'https://127.0.0.1:{port}/', ca_file: '{ca_file}',"
+        " interval: 1s, timeout: 500ms}\n"
+        f"      - {{kind: http, name: lax, url: 'https://127.0.0.1:{port}/', verify_tls: false,"
+        " interval: 1s, timeout: 500ms}\n",
+    )
+    hub = Hub(load_config(config, AVAILABLE), AVAILABLE)
+    try:
+        async with hub.lifespan():
+            states = hub.core.states
+            trusted = await eventually(lambda: states.get("sensor.t_check_trusted_certificate_days"), 5, "trusted")
+            lax = await eventually(lambda: states.get("sensor.t_check_lax_certificate_days"), 5, "lax")
+            assert states.get("binary_sensor.t_check_trusted").state == "on"  # type: ignore[union-attr]
+            assert states.get("binary_sensor.t_check_lax").state == "on"  # type: ignore[union-attr]
+    finally:
+        await runner.cleanup()
+    assert int(trusted.state) > 300  # trustme's leaf certificates last years
+    assert trusted.attributes["valid"] is True
+    assert "nas.lab" in trusted.attributes["subject"]
+    assert lax.attributes["valid"] is False
+    assert lax.attributes["problem"].endswith("(accepted: verify_tls is false)")
