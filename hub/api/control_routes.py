@@ -10,12 +10,9 @@ from hub.control import UnknownIntegration
 from .keys import AUTH, CONTROL, CORE
 from .responses import BodyError, json_body, json_message, json_response
 
-__all__ = ["PUBLIC_PATHS", "routes"]
+__all__ = ["routes"]
 
 routes = web.RouteTableDef()
-
-PUBLIC_PATHS = frozenset({"/api/hub/health", "/api/hub/auth/redeem"})
-"""Endpoints under /api/ that need no token: liveness, and the exchange of the one-time login code."""
 
 
 @routes.get("/api/hub/health")

@@ -9,24 +9,24 @@ from aiohttp.typedefs import Handler
 from hub.core import Unavailable
 
 from .auth import bearer_token
-from .control_routes import PUBLIC_PATHS
 from .keys import AUTH, COUNTERS, SETTINGS, TOKEN
-from .push import PUSH_PREFIX
 from .responses import json_message
 
 __all__ = ["auth_middleware"]
 
-_WEBSOCKET = "/api/websocket"
+_PUBLIC_PATHS = frozenset({"/api/websocket", "/api/hub/health", "/api/hub/auth/redeem"})
+"""Paths under /api/ that take no bearer token: the WebSocket (it authenticates in its first message), liveness,
+and the exchange of the one-time login code."""
+_PUBLIC_PREFIXES = ("/api/push/",)
+"""Push URLs (push.py): the token in the path is their credential."""
 
 
 def _needs_token(request: web.Request) -> bool:
+    """The one place that says which requests need a bearer token."""
     path = request.path
     if path == "/metrics":
         return not request.app[SETTINGS].metrics_public
-    # A push URL carries its own credential, its token (hub/api/push.py).
-    return (
-        path.startswith("/api") and path != _WEBSOCKET and path not in PUBLIC_PATHS and not path.startswith(PUSH_PREFIX)
-    )
+    return path.startswith("/api") and path not in _PUBLIC_PATHS and not path.startswith(_PUBLIC_PREFIXES)
 
 
 @web.middleware

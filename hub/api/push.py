@@ -1,9 +1,9 @@
 """`/api/push/<token>`: Uptime Kuma's push URL, so scripts and cron jobs written for it work unchanged.
 
 `GET` or `POST /api/push/<token>?status=up|down&msg=...&ping=...` hands the heartbeat to the `checks.push`
-service; the token in the path is its only credential (no bearer), so a wrong one counts as a failed login and
-repeated ones ban the address, as wrong bearer tokens do. Answers are Uptime Kuma's: `{"ok": true}`, or 404
-`{"ok": false, "msg": "Monitor not found or not active."}`.
+service; the token in the path is its only credential (no bearer: middleware.py makes the path public), so a
+wrong one counts as a failed login and repeated ones ban the address, as wrong bearer tokens do. Answers are Uptime
+Kuma's: `{"ok": true}`, or 404 `{"ok": false, "msg": "Monitor not found or not active."}`.
 """
 
 from __future__ import annotations
@@ -15,16 +15,15 @@ from hub.core import ServiceNotFound, ServiceValidationError
 from .keys import AUTH, CORE
 from .responses import json_response
 
-__all__ = ["PUSH_PREFIX", "routes"]
+__all__ = ["routes"]
 
 routes = web.RouteTableDef()
 
-PUSH_PREFIX = "/api/push/"
 _NOT_FOUND = {"ok": False, "msg": "Monitor not found or not active."}
 
 
-@routes.get(PUSH_PREFIX + "{token}")
-@routes.post(PUSH_PREFIX + "{token}")
+@routes.get("/api/push/{token}")
+@routes.post("/api/push/{token}")
 async def push(request: web.Request) -> web.Response:
     query = request.query
     status = query.get("status", "up")

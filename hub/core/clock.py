@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import itertools
 import time
@@ -136,13 +137,8 @@ async def sleep_or_wake(seconds: float, wake: asyncio.Event) -> None:
     """Sleep on the installed clock until `seconds` pass or `wake` is set, whichever comes first."""
     if seconds <= 0 or wake.is_set():
         return
-    sleeper = asyncio.ensure_future(_clock.sleep(seconds))
-    waker = asyncio.ensure_future(wake.wait())
-    try:
-        await asyncio.wait((sleeper, waker), return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        sleeper.cancel()
-        waker.cancel()
+    with contextlib.suppress(TimeoutError):
+        await wait_for(wake.wait(), seconds)
 
 
 async def wait_for(awaitable: Awaitable[_T], seconds: float) -> _T:
