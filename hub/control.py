@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -41,6 +41,13 @@ class HistoryReader(Protocol):
         self, statistic_ids: Sequence[str], period: str, start: datetime, end: datetime
     ) -> dict[str, list[dict[str, Any]]]:
         """Long-term statistics rows (`period` is `5minute` or `hour`) per statistic id."""
+        ...
+
+    async def uptime(
+        self, entity_ids: Sequence[str], now: datetime, windows: Mapping[str, float], bar_starts: Sequence[float]
+    ) -> dict[str, dict[str, Any]]:
+        """Per binary sensor: `uptime` (percent on per named window, seconds back from `now`), `bars` (percent on
+        from each bar start to the next) and `outages` (spans off, newest first); None where nothing is known."""
         ...
 
 

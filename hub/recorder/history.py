@@ -10,6 +10,7 @@ from typing import Any, Final
 
 from .database import Database
 from .statistics import StatisticsReader
+from .uptime import UptimeReader
 
 __all__ = ["History", "match_entity_ids"]
 
@@ -85,6 +86,7 @@ class History:
         self._db = db
         self._entity_ids = entity_ids
         self._statistics = StatisticsReader(db)
+        self._uptime = UptimeReader(db)
 
     async def history_period(
         self,
@@ -119,6 +121,12 @@ class History:
         self, statistic_ids: Sequence[str], period: str, start: datetime, end: datetime
     ) -> dict[str, list[dict[str, Any]]]:
         return await self._statistics.during_period(statistic_ids, period, start, end)
+
+    async def uptime(
+        self, entity_ids: Sequence[str], now: datetime, windows: Mapping[str, float], bar_starts: Sequence[float]
+    ) -> dict[str, dict[str, Any]]:
+        found = await self._uptime.uptime(entity_ids, now, windows, bar_starts)
+        return {entity_id: uptime.as_dict(now.timestamp()) for entity_id, uptime in found.items()}
 
     async def _changes(
         self, wanted: list[tuple[str, int]], start_ts: float, end_ts: float, significant_only: bool

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -42,11 +42,26 @@ class Source:
     def has_mean(self) -> bool:
         return self.state_class in _MEAN_CLASSES
 
+    def value(self, state: str | None) -> float | None:
+        """The number a state counts as: a binary sensor's `on` is 1 and `off` 0, so its mean is its share of
+        time on (a check's uptime); anything else its numeric state."""
+        if self.entity_id.startswith(_BINARY):
+            return _ON_OFF.get(state or "")
+        return _number(state)
+
+
+_BINARY: Final = "binary_sensor."
+_ON_OFF: Final = {"on": 1.0, "off": 0.0}
+
 
 def sources(core: Core) -> list[Source]:
-    """Entities with a `state_class` we compile, from their state attributes or else their registry entry."""
+    """Entities with a `state_class` we compile, from their state attributes or else their registry entry; and
+    every binary sensor, as the share of time it was on."""
     found: list[Source] = []
     for state in core.states.all():
+        if state.entity_id.startswith(_BINARY):
+            found.append(Source(state.entity_id, "measurement", None, state.name))
+            continue
         entry = core.entities.get(state.entity_id)
         state_class = state.attributes.get("state_class") or (entry.state_class if entry else None)
         if state_class in _MEAN_CLASSES or state_class in _SUM_CLASSES:
@@ -115,17 +130,19 @@ class StatisticsCompiler:
         points += [(row[2], row[0], row[1]) for row in during]
         created = end
         if source.has_mean:
-            mean_min_max = _time_weighted(points, end)
+            mean_min_max = _time_weighted(points, end, source.value)
             return None if mean_min_max is None else (created, start, *mean_min_max, None, None, None)
         return await _summed(session, source, meta_id, points, created, start)
 
 
-def _time_weighted(points: list[tuple[float, str | None, Any]], end: float) -> tuple[float, float, float] | None:
+def _time_weighted(
+    points: list[tuple[float, str | None, Any]], end: float, number: Callable[[str | None], float | None]
+) -> tuple[float, float, float] | None:
     """Mean weighted by how long each value held within the period, and its min and max."""
     total = weight = 0.0
     values: list[float] = []
     for index, (since, state, _) in enumerate(points):
-        value = _number(state)
+        value = number(state)
         if value is None:
             continue
         until = points[index + 1][0] if index + 1 < len(points) else end

@@ -1,0 +1,222 @@
+"""Uptime of binary sensors (a check is up while its sensor is `on`): the share of time on over windows and
+bars, and the spans it was `off` (outages), read from the recorder.
+
+Finished hours come from the hourly statistics (a binary sensor's mean is its share of time on), so a 30-day
+window reads 720 rows, not every state; the time since the last compiled hour comes from the states themselves.
+Time with no known state (the hub stopped, the sensor `unavailable`) counts neither way.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Final, TypeVar
+
+from .database import Database
+
+__all__ = ["Outage", "Uptime", "UptimeReader"]
+
+_HOUR: Final = 3600.0
+_ON_OFF: Final = {"on": 1.0, "off": 0.0}
+_CHUNK: Final = 500
+"""Entities per query: well under every database's limit of bound parameters."""
+MAX_OUTAGES: Final = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Outage:
+    """A span the sensor was `off`: from `start` to `end` (None while it lasts), and why, as it first said."""
+
+    start: float
+    end: float | None
+    reason: str | None
+
+    def as_dict(self, now: float) -> dict[str, Any]:
+        return {
+            "start": _iso(self.start),
+            "end": None if self.end is None else _iso(self.end),
+            "duration_s": round((self.end if self.end is not None else now) - self.start, 1),
+            "reason": self.reason,
+        }
+
+
+@dataclass(slots=True)
+class Uptime:
+    """One sensor's share of time up per window (percent, None where nothing is known), its bars and outages."""
+
+    windows: dict[str, float | None] = field(default_factory=dict)
+    bars: list[float | None] = field(default_factory=list)
+    outages: list[Outage] = field(default_factory=list)
+
+    def as_dict(self, now: float) -> dict[str, Any]:
+        return {
+            "uptime": self.windows,
+            "bars": self.bars,
+            "outages": [outage.as_dict(now) for outage in self.outages],
+        }
+
+
+_T = TypeVar("_T")
+_Segment = tuple[float, float, float]
+"""start, end, share of that time up (0..1)."""
+
+
+class UptimeReader:
+    """Reads uptime for the API; one batch of queries for any number of sensors."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def uptime(
+        self,
+        entity_ids: Sequence[str],
+        now: datetime,
+        windows: Mapping[str, float],
+        bar_starts: Sequence[float],
+    ) -> dict[str, Uptime]:
+        """Per entity: percent up over each window (seconds back from `now`), over each bar (from each of
+        `bar_starts` to the next, the last to `now`), and its outages within the longest window, newest first."""
+        end = now.timestamp()
+        since = min([end - seconds for seconds in windows.values()] + list(bar_starts) + [end])
+        metadata = await self._metadata_ids(entity_ids)
+        tail_from = await self._compiled_until()
+        hourly = await self._hourly(entity_ids, since, tail_from)
+        rows = await self._rows(list(metadata.values()), since)
+        reasons = await self._reasons({row[2] for per in rows.values() for row in per if row[2] is not None})
+        found: dict[str, Uptime] = {}
+        bounds = [*zip(bar_starts, [*bar_starts[1:], end], strict=True)]
+        for entity_id in entity_ids:
+            changes = rows.get(metadata.get(entity_id, -1), [])
+            compiled = hourly.get(entity_id, [])
+            # A sensor with no hourly rows yet (new, or recorded before binary sensors had statistics) is read
+            # from its states alone.
+            raw_from = max(since, tail_from) if compiled else since
+            segments = compiled + _raw_segments(changes, raw_from, end)
+            found[entity_id] = Uptime(
+                windows={name: _share(segments, end - seconds, end) for name, seconds in windows.items()},
+                bars=[_share(segments, start, stop) for start, stop in bounds],
+                outages=_outages(changes, since, reasons)[:MAX_OUTAGES],
+            )
+        return found
+
+    async def _metadata_ids(self, entity_ids: Sequence[str]) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for chunk in _chunks(entity_ids):
+            rows = await self._db.fetch(
+                f"SELECT entity_id, metadata_id FROM states_meta WHERE entity_id IN ({_marks(len(chunk))})", chunk
+            )
+            found.update({row[0]: int(row[1]) for row in rows})
+        return found
+
+    async def _compiled_until(self) -> float:
+        """The end of the last hour the statistics hold: states after it are read one by one."""
+        rows = await self._db.fetch("SELECT MAX(start_ts) FROM statistics_runs")
+        last = rows[0][0] if rows else None
+        return 0.0 if last is None else (float(last) + 300.0) // _HOUR * _HOUR
+
+    async def _hourly(self, entity_ids: Sequence[str], since: float, until: float) -> dict[str, list[_Segment]]:
+        found: dict[str, list[_Segment]] = {}
+        for chunk in _chunks(entity_ids):
+            rows = await self._db.fetch(
+                "SELECT m.statistic_id, s.start_ts, s.mean FROM statistics s"
+                " JOIN statistics_meta m ON m.id = s.metadata_id"
+                f" WHERE m.statistic_id IN ({_marks(len(chunk))}) AND s.start_ts >= ? AND s.start_ts < ?"
+                " ORDER BY s.start_ts",
+                [*chunk, since // _HOUR * _HOUR, until],
+            )
+            for entity_id, start, mean in rows:
+                if mean is not None:
+                    found.setdefault(entity_id, []).append((float(start), float(start) + _HOUR, float(mean)))
+        return found
+
+    async def _rows(self, metadata_ids: list[int], since: float) -> dict[int, list[tuple[float, str, int | None]]]:
+        """Each sensor's state at `since` (stamped `since`) and every row after, oldest first."""
+        found: dict[int, list[tuple[float, str, int | None]]] = {}
+        for chunk in _chunks(metadata_ids):
+            marks = _marks(len(chunk))
+            initial = await self._db.fetch(
+                "SELECT s.metadata_id, s.state, s.attributes_id FROM states_meta m"
+                " JOIN states s ON s.state_id = (SELECT i.state_id FROM states i WHERE i.metadata_id = m.metadata_id"
+                " AND i.last_updated_ts <= ? ORDER BY i.last_updated_ts DESC, i.state_id DESC LIMIT 1)"
+                f" WHERE m.metadata_id IN ({marks})",
+                [since, *chunk],
+            )
+            for metadata_id, state, attributes_id in initial:
+                found.setdefault(int(metadata_id), []).append((since, state, attributes_id))
+            later = await self._db.fetch(
+                "SELECT metadata_id, last_updated_ts, state, attributes_id FROM states"
+                f" WHERE metadata_id IN ({marks}) AND last_updated_ts > ? ORDER BY last_updated_ts, state_id",
+                [*chunk, since],
+            )
+            for metadata_id, updated, state, attributes_id in later:
+                found.setdefault(int(metadata_id), []).append((float(updated), state, attributes_id))
+        return found
+
+    async def _reasons(self, attribute_ids: set[int]) -> dict[int, str | None]:
+        """The `reason` attribute of each attributes row (deduplicated: few rows)."""
+        found: dict[int, str | None] = {}
+        for chunk in _chunks(sorted(attribute_ids)):
+            rows = await self._db.fetch(
+                "SELECT attributes_id, shared_attrs FROM state_attributes"
+                f" WHERE attributes_id IN ({_marks(len(chunk))})",
+                chunk,
+            )
+            for attributes_id, shared in rows:
+                reason = json.loads(shared).get("reason")
+                found[int(attributes_id)] = None if reason is None else str(reason)
+        return found
+
+
+def _raw_segments(changes: list[tuple[float, str, int | None]], since: float, end: float) -> list[_Segment]:
+    """Spans between consecutive rows after `since`, each fully up (1) or down (0); unknown states left out."""
+    segments: list[_Segment] = []
+    for index, (at, state, _) in enumerate(changes):
+        until = changes[index + 1][0] if index + 1 < len(changes) else end
+        start, stop = max(at, since), min(until, end)
+        value = _ON_OFF.get(state)
+        if value is not None and stop > start:
+            segments.append((start, stop, value))
+    return segments
+
+
+def _share(segments: Iterable[_Segment], start: float, end: float) -> float | None:
+    """Percent of the known time between `start` and `end` that was up; None if none of it is known."""
+    known = up = 0.0
+    for seg_start, seg_end, value in segments:
+        overlap = min(seg_end, end) - max(seg_start, start)
+        if overlap > 0:
+            known += overlap
+            up += overlap * value
+    return None if known <= 0 else round(100.0 * up / known, 3)
+
+
+def _outages(
+    changes: list[tuple[float, str, int | None]], since: float, reasons: Mapping[int, str | None]
+) -> list[Outage]:
+    """Each run of `off` rows is one outage, ended by the first row that is not `off`; newest first."""
+    found: list[Outage] = []
+    current: Outage | None = None
+    for at, state, attributes_id in changes:
+        if state == "off" and current is None:
+            current = Outage(at, None, reasons.get(attributes_id) if attributes_id is not None else None)
+        elif state != "off" and current is not None:
+            found.append(Outage(current.start, at, current.reason))
+            current = None
+    if current is not None:
+        found.append(current)
+    return [outage for outage in reversed(found) if outage.end is None or outage.end > since]
+
+
+def _iso(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).isoformat()
+
+
+def _marks(count: int) -> str:
+    return ", ".join("?" * count)
+
+
+def _chunks(items: Sequence[_T]) -> Iterable[Sequence[_T]]:
+    for index in range(0, len(items), _CHUNK):
+        yield items[index : index + _CHUNK]
