@@ -16,7 +16,7 @@ from hub.config.models import HttpConfig, HubSection
 from hub.control import HubControl
 from hub.core import Core, clock
 
-from . import control_routes, history, metrics, push, rest
+from . import checks, control_routes, history, metrics, push, rest
 from .auth import Authenticator
 from .counters import ApiCounters
 from .error_log import SECRET_RECORD, LogBuffer
@@ -65,7 +65,7 @@ def make_app(
     app.cleanup_ctx.append(_listeners)
     app.cleanup_ctx.append(_token_sync)
     app.on_shutdown.append(_close_websockets)
-    for table in (rest.routes, history.routes, control_routes.routes, metrics.routes, push.routes):
+    for table in (rest.routes, history.routes, control_routes.routes, metrics.routes, push.routes, checks.routes):
         app.router.add_routes(table)
     app.router.add_get("/api/websocket", handle_websocket)
     app.router.add_get("/api/openapi.json", _openapi)

@@ -17,8 +17,8 @@ __all__ = ["auth_middleware"]
 _PUBLIC_PATHS = frozenset({"/api/websocket", "/api/hub/health", "/api/hub/auth/redeem"})
 """Paths under /api/ that take no bearer token: the WebSocket (it authenticates in its first message), liveness,
 and the exchange of the one-time login code."""
-_PUBLIC_PREFIXES = ("/api/push/",)
-"""Push URLs (push.py): the token in the path is their credential."""
+_PUBLIC_PREFIXES = ("/api/push/", "/api/status/")
+"""Push URLs (push.py): the token in the path is their credential; status pages (checks.py): public by config."""
 
 
 def _needs_token(request: web.Request) -> bool:

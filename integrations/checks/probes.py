@@ -71,7 +71,12 @@ def _ms(started: float) -> float:
 
 
 def _describe(err: BaseException) -> str:
-    text = str(err) or type(err).__name__
+    """What went wrong in words a person reads: `connection refused`, not `[Errno 111] Connect call failed (...)`."""
+    cause = err.os_error if isinstance(err, aiohttp.ClientConnectorError) else err
+    if isinstance(cause, OSError) and not isinstance(cause, ssl.SSLError) and cause.errno:
+        text = (os.strerror(cause.errno) if cause.errno > 0 else cause.strerror or str(cause)).lower()
+    else:
+        text = str(err) or type(err).__name__
     return text if len(text) <= 200 else text[:197] + "..."
 
 

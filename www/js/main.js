@@ -5,6 +5,7 @@ import { AuthError, Connection } from "./connection.js";
 import { h, mount } from "./dom.js";
 import { Rest } from "./rest.js";
 import { Store } from "./store.js";
+import { CheckView, ChecksView } from "./views/checks.js";
 import { EntityView } from "./views/entity.js";
 import { IntegrationsView } from "./views/integrations.js";
 import { loginView } from "./views/login.js";
@@ -122,6 +123,7 @@ class App {
     this._dot = h("span.conn-dot.online", { title: "Live" });
     this._nav = h("nav.nav",
       h("a", { href: "#/", dataset: { nav: "overview" } }, "Overview"),
+      h("a", { href: "#/checks", dataset: { nav: "checks" } }, "Checks"),
       h("a", { href: "#/integrations", dataset: { nav: "integrations" } }, "Integrations"));
     this._main = h("main.main");
     this._banner = h("div.banner.offline", { role: "status", hidden: true },
@@ -151,7 +153,10 @@ class App {
     let view;
     let nav = "overview";
     if (hash.startsWith("/entity/")) view = new EntityView(this.store, this, hash.slice("/entity/".length));
-    else if (hash === "/integrations") {
+    else if (hash === "/checks" || hash.startsWith("/check/")) {
+      view = hash === "/checks" ? new ChecksView(this) : new CheckView(this, hash.slice("/check/".length));
+      nav = "checks";
+    } else if (hash === "/integrations") {
       view = new IntegrationsView(this);
       nav = "integrations";
     } else view = this._overview ??= new Overview(this.store, this);

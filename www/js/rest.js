@@ -1,4 +1,4 @@
-// REST calls to the hub with the bearer token: history, statistics, integrations, poll now.
+// REST calls to the hub with the bearer token: history, statistics, integrations, checks, poll now.
 
 export class RestError extends Error {
   constructor(message, status) {
@@ -28,6 +28,22 @@ export class Rest {
     const path = `/api/history/period/${encodeURIComponent(start.toISOString())}?${query}&minimal_response&no_attributes`;
     const lists = await this.request("GET", path);
     return lists[0] || [];
+  }
+
+  /** History of every entity a filter (ids, a domain or a glob) matches, in one request: entity id -> [{t, v}]. */
+  async historyMany(filter, start, end) {
+    const query = new URLSearchParams({ filter_entity_id: filter, end_time: end.toISOString() });
+    const path = `/api/history/period/${encodeURIComponent(start.toISOString())}?${query}&minimal_response&no_attributes`;
+    const lists = await this.request("GET", path);
+    const found = new Map();
+    for (const rows of lists) {
+      if (!rows.length) continue;
+      found.set(rows[0].entity_id, rows.map((row) => {
+        const value = Number.parseFloat(row.state);
+        return { t: Date.parse(row.last_changed ?? row.last_updated), v: Number.isFinite(value) ? value : null };
+      }));
+    }
+    return found;
   }
 
   /** Long-term statistics rows (mean/min/max per period) of one entity. */

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from hub.control import HubControl
-from hub.core import EVENT_STATE_CHANGED, MATCH_ALL, Context, Core, Event, EventOrigin
+from hub.core import (
+    EVENT_ENTITY_REGISTRY_UPDATED,
+    EVENT_STATE_CHANGED,
+    MATCH_ALL,
+    Context,
+    Core,
+    Event,
+    EventOrigin,
+)
+from hub.jsonenc import dumps
 
+from ..checks import CheckEntities, check_entities, live_check
 from ..info import config_dict
 from . import messages as msgs
 from .entities import ChangeFeed, EntityFilter, EntityStream
@@ -39,6 +50,8 @@ COMMANDS: dict[str, tuple[Handler, Schema]] = {}
 
 _FILTER = (dict,)
 _NO_FIELDS: Final[Schema] = {}
+_CHECKS_SETTLE: Final = 0.2
+"""Seconds a burst of registry changes settles before a checks subscription gets the new list."""
 
 
 def _command(name: str, schema: Schema = _NO_FIELDS) -> Callable[[Handler], Handler]:
@@ -125,6 +138,56 @@ def _subscribe_entities(conn: ActiveConnection, msg: dict[str, Any]) -> None:
     conn.subscriptions[msg_id] = unsubscribe
     conn.send(msgs.result_message(msg_id))
     conn.send(stream.initial(core.states.all()))
+
+
+@_command("hub/checks/subscribe")
+def _subscribe_checks(conn: ActiveConnection, msg: dict[str, Any]) -> None:
+    """Every check's live state now (`{"checks": [...]}`), then each check again whenever one of its entities
+    changes; the uptime figures stay with `GET /api/hub/checks`."""
+    msg_id: int = msg["id"]
+    core = conn.shared.core
+    by_entity: dict[str, CheckEntities] = {}
+
+    def index() -> list[CheckEntities]:
+        found = check_entities(core, conn.shared.control.integrations())
+        by_entity.clear()
+        for check in found:
+            for entity_id in (check.up, check.response_time, check.certificate):
+                if entity_id is not None:
+                    by_entity[entity_id] = check
+        return found
+
+    def send(checks: list[CheckEntities]) -> None:
+        items = [live_check(core, check, public=False) for check in checks]
+        conn.send(msgs.event_message(msg_id, dumps({"checks": items})))
+
+    def changed(event: Event[Any]) -> None:
+        check = by_entity.get(event.data["entity_id"])
+        if check is not None:
+            send([check])
+
+    def structure_changed(_: Event[Any]) -> None:
+        """Checks added or removed: the whole list again once the burst is over (a start adds thousands)."""
+        if not pending:
+            pending.append(asyncio.get_running_loop().call_later(_CHECKS_SETTLE, resend))
+
+    def resend() -> None:
+        pending.clear()
+        send(index())
+
+    pending: list[asyncio.TimerHandle] = []
+    undo_states = core.bus.listen(EVENT_STATE_CHANGED, changed)
+    undo_registry = core.bus.listen(EVENT_ENTITY_REGISTRY_UPDATED, structure_changed)
+
+    def unsubscribe() -> None:
+        undo_states()
+        undo_registry()
+        for handle in pending:
+            handle.cancel()
+
+    conn.subscriptions[msg_id] = unsubscribe
+    conn.send(msgs.result_message(msg_id))
+    send(index())
 
 
 @_command(

@@ -8,9 +8,18 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ..validation import Duration, Port, StrictModel
+from ..validation import Duration, Port, Slug, StrictModel
 
-__all__ = ["HttpConfig"]
+__all__ = ["HttpConfig", "StatusPage"]
+
+
+class StatusPage(StrictModel):
+    """A read-only page at `/status/<slug>` that needs no token: the named checks' state and uptime, no targets
+    and no error texts (it is for the household, not for the admin)."""
+
+    title: Annotated[str, Field(min_length=1, max_length=100)]
+    checks: Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)]
+    """Check names, as in the checks integration's config; shown in this order."""
 
 
 class HttpConfig(StrictModel):
@@ -28,3 +37,5 @@ class HttpConfig(StrictModel):
     """Queued WebSocket messages (beyond conflated entity updates) after which a client is disconnected."""
     ws_send_timeout: Duration = timedelta(seconds=30)
     """How long one frame may wait for a client to read before it is disconnected."""
+    status_pages: dict[Slug, StatusPage] = {}
+    """Public status pages by slug (opt-in: none by default)."""
