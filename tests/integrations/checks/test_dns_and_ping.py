@@ -11,7 +11,10 @@ import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
+import dns.message
+import dns.rrset
 import pytest
 
 from integrations.checks.config import DnsCheck, PingCheck
@@ -109,3 +112,70 @@ def test_ping_an_unreachable_host_is_down(namespace: str) -> None:
     up, reason = inside.stdout.strip().split("|")
     assert up == "False"
     assert reason, inside.stderr
+
+
+class _Flood(asyncio.DatagramProtocol):
+    """A hostile DNS server: each query gets `junk` datagrams of noise and answers for other query ids, then (if
+    `answer_records`) a real answer holding that many A records."""
+
+    def __init__(self, junk: int, answer_records: int) -> None:
+        self.junk = junk
+        self.answer_records = answer_records
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.DatagramTransport, transport)
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        assert self.transport is not None
+        query = dns.message.from_wire(data)
+        for index in range(self.junk):
+            other = dns.message.make_response(query)
+            other.id = (query.id + 1 + index) % 65536
+            self.transport.sendto(other.to_wire() if index % 2 else os.urandom(512), addr)
+        if self.answer_records:
+            answer = dns.message.make_response(query)
+            addresses = [f"10.{i // 65536 % 256}.{i // 256 % 256}.{i % 256}" for i in range(self.answer_records)]
+            answer.answer.append(dns.rrset.from_text_list(query.question[0].name, 60, "IN", "A", addresses))
+            self.transport.sendto(answer.to_wire(max_size=65535), addr)
+
+
+async def _flooded(protocol: _Flood, timeout: str) -> tuple[object, float, float]:
+    """The probe's result against `protocol`, its wall time, and the longest the event loop was held meanwhile."""
+    loop = asyncio.get_running_loop()
+    transport, _ = await loop.create_datagram_endpoint(lambda: protocol, local_addr=("127.0.0.1", 0))
+    port = transport.get_extra_info("sockname")[1]
+    longest = 0.0
+
+    async def ticker() -> None:
+        nonlocal longest
+        while True:
+            before = loop.time()
+            await asyncio.sleep(0.01)
+            longest = max(longest, loop.time() - before - 0.01)
+
+    ticking = asyncio.create_task(ticker())
+    started = loop.time()
+    try:
+        result = await probe_dns(_dns(port, "nas.lab", timeout=timeout))
+    finally:
+        ticking.cancel()
+        transport.close()
+    return result, loop.time() - started, longest
+
+
+async def test_dns_answer_flood_is_bounded_and_stalls_nothing() -> None:
+    result, took, held = await _flooded(_Flood(junk=3000, answer_records=0), "1s")
+    assert (result.up, result.reason) == (False, "no answer from 127.0.0.1 within 1s")  # type: ignore[attr-defined]
+    assert took < 1.5
+    assert held < 0.25, f"the event loop was held {held:.3f} s"
+
+
+async def test_dns_answer_of_thousands_of_records_is_read_and_cut_short() -> None:
+    # Noise first (skipped), then one 48 kB answer. (A few hundred noise datagrams would fill the socket's receive
+    # buffer and the kernel would drop the answer: that is the flood above, down at the timeout.)
+    result, took, _ = await _flooded(_Flood(junk=20, answer_records=3000), "2s")
+    assert result.up  # type: ignore[attr-defined]
+    assert len(result.reason) <= 200  # type: ignore[attr-defined]
+    assert result.reason.count(", ") < 20  # type: ignore[attr-defined]
+    assert took < 2
