@@ -1,6 +1,6 @@
 """Service checks at scale: N checks of mixed kinds against local targets, the hub's CPU, RSS added and spread.
 
-Run: .venv/bin/python -m bench.checks [--checks 1000] [--interval 60] [--seconds 150]
+Run: .venv/bin/python -m bench.checks [--checks 1000] [--interval 60] [--seconds 150] [--profile FILE]
      .venv/bin/python -m bench.checks --checks 100 --interval 5 --seconds 60
 
 The targets run in another process (an HTTP server that is also the TCP target, an HTTPS server with a
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import collections
 import json
 import resource
@@ -134,7 +135,7 @@ def _start_targets(directory: Path, ports: dict[str, int]) -> tuple[list[subproc
     return [web, dns], ca_file
 
 
-async def _measure(directory: Path, interval: int, seconds: float) -> dict[str, Any]:
+async def _measure(directory: Path, interval: int, seconds: float, profile: Path | None) -> dict[str, Any]:
     starts: list[float] = []
     attempt = ChecksIntegration._attempt
 
@@ -149,8 +150,14 @@ async def _measure(directory: Path, interval: int, seconds: float) -> dict[str, 
         began = clock.monotonic()
         rss_before = _rss_mib()
         await asyncio.sleep(interval + 1)  # every check has made its first attempt
+        profiler = cProfile.Profile() if profile is not None else None
         cpu_before, wall_before = _cpu(), time.monotonic()
+        if profiler is not None:
+            profiler.enable()
         await asyncio.sleep(max(1.0, seconds - interval - 1))
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(profile)
         cpu = (_cpu() - cpu_before) / (time.monotonic() - wall_before) * 100
         rss_after = _rss_mib()
         up = sum(
@@ -177,6 +184,7 @@ def main() -> None:
     parser.add_argument("--checks", type=int, default=1000)
     parser.add_argument("--interval", type=int, default=60)
     parser.add_argument("--seconds", type=float, default=150)
+    parser.add_argument("--profile", type=Path, help="write a cProfile of the measured window (main thread) here")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
@@ -184,7 +192,7 @@ def main() -> None:
         targets, ca_file = _start_targets(directory, ports)
         try:
             _config(directory, args.checks, args.interval, ports, ca_file)
-            figures = asyncio.run(_measure(directory, args.interval, args.seconds))
+            figures = asyncio.run(_measure(directory, args.interval, args.seconds, args.profile))
         finally:
             for process in targets:
                 process.kill()
