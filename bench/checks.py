@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import cProfile
 import collections
+import cProfile
 import json
 import resource
 import shutil
