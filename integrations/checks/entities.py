@@ -28,8 +28,10 @@ class CheckState:
 
 @dataclass(frozen=True, slots=True)
 class ChecksSnapshot:
-    """Checks by name; a partial snapshot holds the ones that just ran."""
+    """Checks by name; a partial snapshot holds the ones that just ran. `node` names the devices: two hubs that
+    each check their `router` must not share one device in Home Assistant."""
 
+    node: str
     checks: Mapping[str, CheckState]
 
 
@@ -91,7 +93,9 @@ def _certificate_attributes(snapshot: ChecksSnapshot, name: str) -> Mapping[str,
 
 def _device(snapshot: ChecksSnapshot, name: str) -> DeviceInfo:
     check = snapshot.checks[name]
-    return DeviceInfo(identifier=f"check_{name}", name=name, manufacturer="homelab-hub", model=f"{check.kind} check")
+    return DeviceInfo(
+        identifier=f"{snapshot.node}_check_{name}", name=name, manufacturer="homelab-hub", model=f"{check.kind} check"
+    )
 
 
 ENTITIES: tuple[EntityDescription[ChecksSnapshot], ...] = (

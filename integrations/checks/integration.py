@@ -195,7 +195,7 @@ class Checks(Integration[ChecksConfig, ChecksSnapshot]):
 
     def _report(self, check: Check, result: Result, attempts: int) -> None:
         state = CheckState(check.kind, _target(check), result, clock.utcnow(), attempts)
-        self.ctx.report(ChecksSnapshot({check.name: state}), partial=True)
+        self.ctx.report(ChecksSnapshot(self.ctx.node, {check.name: state}), partial=True)
 
     async def _attempt(self, check: Check) -> Result:
         if isinstance(check, HttpCheck):

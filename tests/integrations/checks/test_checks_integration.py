@@ -87,7 +87,7 @@ async def test_checks_become_entities_of_their_own_devices(tmp_path: Path, site:
         entry = hub.core.entities.get("binary_sensor.t_check_jellyfin")
         assert entry is not None
         assert (entry.device.identifier, entry.device.name, entry.device.model) == (
-            "check_jellyfin",
+            "t_check_jellyfin",
             "jellyfin",
             "http check",
         )
