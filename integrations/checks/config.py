@@ -45,6 +45,10 @@ class _CheckBase(StrictModel):
         return timeout
 
 
+JSON_PATH = r"^[A-Za-z0-9_-]+(\[[0-9]+\])*(\.[A-Za-z0-9_-]+(\[[0-9]+\])*)*$"
+"""`a.b[0].c`: keys of letters, digits, `_` and `-`, list items by index."""
+
+
 class BasicAuth(StrictModel):
     username: str
     password: Secret
@@ -58,6 +62,11 @@ class HttpCheck(_CheckBase):
     """Status codes that count as up; empty means any 2xx or 3xx."""
     keyword: str | None = None
     """Text the body must contain (within its first `max_body` bytes)."""
+    json_path: Annotated[str, Field(pattern=JSON_PATH)] | None = None
+    """A value the JSON body must hold: `status`, `checks.database.status`, `items[0].state` (dots for keys,
+    `[n]` for list items); with `json_expect`, the value must equal it, else it must be there and not false,
+    null, 0 or empty."""
+    json_expect: str | int | float | bool | None = None
     headers: dict[str, Secret] = {}
     bearer: Secret | None = None
     basic_auth: BasicAuth | None = None
@@ -72,6 +81,8 @@ class HttpCheck(_CheckBase):
     def _one_auth(self) -> Self:
         if self.bearer is not None and self.basic_auth is not None:
             raise ValueError("give bearer or basic_auth, not both")
+        if self.json_expect is not None and self.json_path is None:
+            raise ValueError("json_expect needs a json_path to compare")
         return self
 
 

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import os
+import re
 import ssl
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import dns.asyncresolver
@@ -100,7 +103,8 @@ async def probe_http(check: HttpCheck, session: aiohttp.ClientSession) -> Result
                 ssl=_verifying(check.ca_file) if check.ca_file is not None and check.verify_tls else check.verify_tls,
             ) as response,
         ):
-            body = await _read_at_most(response, check.max_body) if check.keyword is not None else b""
+            reads_body = check.keyword is not None or check.json_path is not None
+            body = await _read_at_most(response, check.max_body) if reads_body else b""
             elapsed = _ms(started)
     except TimeoutError:
         return Result(False, f"no answer within {check.timeout.total_seconds():g}s")
@@ -114,7 +118,40 @@ async def probe_http(check: HttpCheck, session: aiohttp.ClientSession) -> Result
         return Result(False, f"HTTP {status} {response.reason or ''}".strip(), elapsed, status)
     if check.keyword is not None and check.keyword.encode() not in body:
         return Result(False, f"HTTP {status}, but {check.keyword!r} is not in the body", elapsed, status)
+    if check.json_path is not None:
+        problem = json_problem(body, check.json_path, check.json_expect)
+        if problem is not None:
+            return Result(False, f"HTTP {status}, but {problem}", elapsed, status)
     return Result(True, f"HTTP {status}", elapsed, status)
+
+
+_MISSING = object()
+
+
+def json_problem(body: bytes, path: str, expect: str | float | bool | None) -> str | None:
+    """Why the JSON `body` does not hold what `path` (and `expect`) ask, or None when it does."""
+    try:
+        value: Any = json.loads(body)
+    except (ValueError, RecursionError):
+        return "the body is not JSON" if len(body) else "the body is empty"
+    for key, index in re.findall(r"([^.\[\]]+)|\[(\d+)\]", path):
+        if key and isinstance(value, dict):
+            value = value.get(key, _MISSING)
+        elif index and isinstance(value, list):
+            value = value[int(index)] if int(index) < len(value) else _MISSING
+        else:
+            value = _MISSING
+        if value is _MISSING:
+            return f"the JSON has no {path}"
+    if expect is None:
+        return None if value not in (None, False, 0, "", [], {}) else f"{path} is {_json_text(value)}"
+    same = value == expect if isinstance(expect, bool) or isinstance(value, bool) else str(value) == str(expect)
+    return None if same else f"{path} is {_json_text(value)}, expected {_json_text(expect)}"
+
+
+def _json_text(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 @functools.lru_cache(maxsize=64)

@@ -59,6 +59,12 @@ async def _needs_auth(request: web.Request) -> web.Response:
     return web.Response(text="Nextcloud")
 
 
+async def _health(_request: web.Request) -> web.Response:
+    """A health endpoint as many homelab services have one (Gatus and Uptime Kuma users check these)."""
+    body = {"status": "UP", "checks": {"database": {"status": "DOWN", "latency": 0}}, "nodes": [{"up": True}]}
+    return web.json_response(body)
+
+
 @pytest.fixture
 async def site() -> AsyncIterator[str]:
     app = web.Application()
@@ -70,6 +76,7 @@ async def site() -> AsyncIterator[str]:
         ("/endless", _endless),
         ("/huge", _huge),
         ("/auth", _needs_auth),
+        ("/health", _health),
     ):
         app.router.add_get(path, handler)
     runner = web.AppRunner(app, shutdown_timeout=0.1)
@@ -221,3 +228,31 @@ async def test_tls_certificates(ca: trustme.CA, tmp_path: Path) -> None:
     assert not refused.up
     assert refused.reason == "connection refused"
     assert refused.certificate is None
+
+
+@pytest.mark.parametrize(
+    ("path", "expect", "reason"),
+    [
+        ("status", "UP", None),
+        ("nodes[0].up", True, None),
+        ("nodes[0].up", None, None),
+        ("checks.database.status", "UP", 'checks.database.status is "DOWN", expected "UP"'),
+        ("checks.database.latency", None, "checks.database.latency is 0"),
+        ("checks.cache.status", None, "the JSON has no checks.cache.status"),
+        ("nodes[3].up", None, "the JSON has no nodes[3].up"),
+    ],
+)
+async def test_http_json_path(
+    site: str, session: aiohttp.ClientSession, path: str, expect: object, reason: str | None
+) -> None:
+    result = await probe_http(_http(f"{site}/health", json_path=path, json_expect=expect), session)
+    assert (result.up, result.reason) == (reason is None, "HTTP 200" if reason is None else f"HTTP 200, but {reason}")
+
+
+async def test_http_json_path_on_a_body_that_is_not_json(site: str, session: aiohttp.ClientSession) -> None:
+    result = await probe_http(_http(f"{site}/good", json_path="status"), session)
+    assert (result.up, result.reason) == (False, "HTTP 200, but the body is not JSON")
+    with pytest.raises(ValueError, match="json_expect needs a json_path"):
+        _http(f"{site}/good", json_expect="UP")
+    with pytest.raises(ValueError, match="json_path"):
+        _http(f"{site}/good", json_path="a..b")
