@@ -36,10 +36,24 @@ def test_every_commented_example_is_valid(tmp_path: Path) -> None:
     config = load_config(tmp_path, discover_integrations())
     assert config.hub.redis is not None
     assert config.hub.mqtt is not None
-    assert [entry.platform for entry in config.integrations] == ["system_info", "docker", "checks", "ups", "smart", "raid"]
+    assert [entry.platform for entry in config.integrations] == [
+        "system_info",
+        "docker",
+        "checks",
+        "ups",
+        "smart",
+        "raid",
+        "systemd",
+    ]
     assert [check.kind for check in config.integrations[2].options.checks] == ["http", "tcp", "tls"]  # type: ignore[attr-defined]
     options = config.integrations[0].options
     assert isinstance(options, SystemInfoConfig)
     assert options.temperatures is False
     assert str(options.procfs_path) == "/host/proc"
-    assert [rule.name for rule in config.alerts] == ["disk_full", "ups_on_battery", "disk_failing", "array_degraded"]
+    assert [rule.name for rule in config.alerts] == [
+        "disk_full",
+        "ups_on_battery",
+        "disk_failing",
+        "array_degraded",
+        "unit_failed",
+    ]
