@@ -44,6 +44,7 @@ def test_every_commented_example_is_valid(tmp_path: Path) -> None:
         "smart",
         "raid",
         "systemd",
+        "gpu",
     ]
     assert [check.kind for check in config.integrations[2].options.checks] == ["http", "tcp", "tls"]  # type: ignore[attr-defined]
     options = config.integrations[0].options
