@@ -5,11 +5,8 @@ Home Assistant discovery payload of each entity kind."""
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
-import signal
 import subprocess
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -22,12 +19,12 @@ from integrations.raid.mdstat import parse_mdstat
 from integrations.raid.zfs import read_pools
 from tests.fixtures.eventually import eventually
 from tests.fixtures.ports import free_port
-from tests.fixtures.process import ServerProcess, fail_missing, launch, read_log_tail
+from tests.fixtures.process import ServerProcess
+from tests.fixtures.zfs import zfs_pool
 from tests.sinks.mqtt.mqtttools import recording
 
 AVAILABLE = {"raid": Raid}
 MDSTAT = Path(__file__).parent / "data" / "mdstat"
-ZFS_SOCKET = Path("/var/run/zfs/zfs_socket")
 
 
 def test_recorded_mdstat() -> None:
@@ -66,37 +63,8 @@ def test_hostile_mdstat_is_skipped_not_raised() -> None:
 
 @pytest.fixture
 def zpool(tmp_path: Path) -> Iterator[Path]:
-    """A mirrored pool `labpool` on two files, destroyed after; served by a zfs-fuse daemon of the test's own, or
-    by the machine's ZFS daemon where one already runs (then left running: it is not the test's)."""
-    daemon = shutil.which("zfs-fuse", path="/usr/sbin:/sbin:/usr/bin")
-    zpool_binary = shutil.which("zpool", path="/usr/sbin:/sbin:/usr/bin")
-    if daemon is None or zpool_binary is None:
-        fail_missing("zfs-fuse", "zfs-fuse")
-    process = None
-    if not ZFS_SOCKET.exists():
-        process = launch([daemon, "--no-daemon", "--no-kstat-mount"], tmp_path / "zfs-fuse.log")
-        deadline = time.monotonic() + 10
-        while not ZFS_SOCKET.exists():
-            if time.monotonic() > deadline or process.poll() is not None:
-                process.kill()
-                pytest.fail(f"zfs-fuse did not start:\n{read_log_tail(tmp_path / 'zfs-fuse.log')}", pytrace=False)
-            time.sleep(0.05)
-    disks = [tmp_path / "disk1", tmp_path / "disk2"]
-    for disk in disks:
-        with disk.open("wb") as file:
-            file.truncate(128 * 1024 * 1024)
-    create = [zpool_binary, "create", "-m", "none", "labpool", "mirror", *map(str, disks)]
-    subprocess.run(create, check=True, capture_output=True, timeout=30)
-    yield Path(zpool_binary)
-    subprocess.run([zpool_binary, "destroy", "-f", "labpool"], capture_output=True, timeout=30)
-    if process is None:
-        return
-    os.kill(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.kill(process.pid, signal.SIGKILL)
-        process.wait()
+    with zfs_pool(tmp_path) as binary:
+        yield binary
 
 
 async def test_a_real_pool(zpool: Path, tmp_path: Path) -> None:

@@ -3,95 +3,24 @@ service that speaks systemd's D-Bus API (org.freedesktop.systemd1: ListUnitsByPa
 StartUnit/StopUnit/RestartUnit, the Service interface's NRestarts): this machine runs no systemd (it is not PID 1).
 Units change state, fail and restart; the hub's switch and button act on them; the discovery of each kind."""
 
-import fnmatch
-import shutil
-import time
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from dbus_fast.aio import MessageBus
-from dbus_fast.service import PropertyAccess, ServiceInterface, dbus_property, method
 
 from hub.config import load_config
 from hub.core import ServiceValidationError
 from hub.runtime import Hub
 from integrations.systemd import Systemd
+from tests.fixtures.dbus import dbus_daemon
 from tests.fixtures.eventually import eventually
 from tests.fixtures.ports import free_port
-from tests.fixtures.process import ServerProcess, fail_missing, launch, read_log_tail
+from tests.fixtures.process import ServerProcess
+from tests.fixtures.systemd1 import FakeUnit, serve
 from tests.sinks.mqtt.mqtttools import recording
 
 AVAILABLE = {"systemd": Systemd}
-UNIT_ROOT = "/org/freedesktop/systemd1/unit/"
-
-
-@dataclass
-class FakeUnit:
-    name: str
-    active: str = "active"
-    sub: str = "running"
-    restarts: int = 0
-    calls: list[str] = field(default_factory=list)
-
-    @property
-    def path(self) -> str:
-        return UNIT_ROOT + "".join(c if c.isalnum() else f"_{ord(c):02x}" for c in self.name)
-
-    def row(self) -> list[object]:
-        return [self.name, f"The {self.name}", "loaded", self.active, self.sub, "", self.path, 0, "", "/"]
-
-
-class Manager(ServiceInterface):
-    def __init__(self, units: dict[str, FakeUnit]) -> None:
-        super().__init__("org.freedesktop.systemd1.Manager")
-        self.units = units
-
-    @method()
-    def ListUnitsByPatterns(self, states: "as", patterns: "as") -> "a(ssssssouso)":  # type: ignore[name-defined]  # noqa: F821, F722
-        return [
-            unit.row()
-            for unit in self.units.values()
-            if any(fnmatch.fnmatchcase(unit.name, pattern) for pattern in patterns)
-            and (not states or unit.active in states)
-        ]
-
-    @method()
-    def ListUnitsFiltered(self, states: "as") -> "a(ssssssouso)":  # type: ignore[name-defined]  # noqa: F821, F722
-        return [unit.row() for unit in self.units.values() if unit.active in states]
-
-    def _job(self, name: str, action: str) -> str:
-        unit = self.units[name]
-        unit.calls.append(action)
-        if action == "stop":
-            unit.active, unit.sub = "inactive", "dead"
-        else:
-            unit.active, unit.sub = "active", "running"
-            unit.restarts += action == "restart"
-        return "/org/freedesktop/systemd1/job/1"
-
-    @method()
-    def StartUnit(self, name: "s", mode: "s") -> "o":  # type: ignore[name-defined]  # noqa: F821
-        return self._job(name, "start")
-
-    @method()
-    def StopUnit(self, name: "s", mode: "s") -> "o":  # type: ignore[name-defined]  # noqa: F821
-        return self._job(name, "stop")
-
-    @method()
-    def RestartUnit(self, name: "s", mode: "s") -> "o":  # type: ignore[name-defined]  # noqa: F821
-        return self._job(name, "restart")
-
-
-class Service(ServiceInterface):
-    def __init__(self, unit: FakeUnit) -> None:
-        super().__init__("org.freedesktop.systemd1.Service")
-        self.unit = unit
-
-    @dbus_property(access=PropertyAccess.READ)
-    def NRestarts(self) -> "u":  # type: ignore[name-defined]  # noqa: F821
-        return self.unit.restarts
 
 
 @dataclass
@@ -102,29 +31,8 @@ class Systemd1:
 
 @pytest.fixture
 def dbus_address(tmp_path: Path) -> Iterator[str]:
-    """A dbus-daemon of the test's own, listening on a socket in tmp_path."""
-    daemon = shutil.which("dbus-daemon")
-    if daemon is None:
-        fail_missing("dbus-daemon", "dbus-daemon")
-    socket = tmp_path / "bus"
-    config = tmp_path / "bus.conf"
-    config.write_text(
-        '<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"\n'
-        ' "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">\n'
-        f"<busconfig><type>session</type><listen>unix:path={socket}</listen>\n"
-        '<auth>EXTERNAL</auth><policy context="default"><allow send_destination="*" eavesdrop="true"/>'
-        '<allow eavesdrop="true"/><allow own="*"/></policy></busconfig>\n'
-    )
-    process = launch([daemon, f"--config-file={config}", "--nofork", "--nopidfile"], tmp_path / "dbus.log")
-    deadline = time.monotonic() + 10
-    while not socket.exists():
-        if time.monotonic() > deadline or process.poll() is not None:
-            process.kill()
-            pytest.fail(f"dbus-daemon did not start:\n{read_log_tail(tmp_path / 'dbus.log')}", pytrace=False)
-        time.sleep(0.02)
-    yield f"unix:path={socket}"
-    process.kill()
-    process.wait()
+    with dbus_daemon(tmp_path) as address:
+        yield address
 
 
 @pytest.fixture
@@ -132,12 +40,7 @@ async def systemd1(dbus_address: str) -> AsyncIterator[Systemd1]:
     """The test service, owning org.freedesktop.systemd1 on the test's bus."""
     units = {name: FakeUnit(name) for name in ("nginx.service", "backup.timer", "postgresql.service", "cron.service")}
     units["postgresql.service"].active, units["postgresql.service"].sub = "failed", "failed"
-    bus = await MessageBus(bus_address=dbus_address).connect()
-    bus.export("/org/freedesktop/systemd1", Manager(units))
-    for unit in units.values():
-        if unit.name.endswith(".service"):
-            bus.export(unit.path, Service(unit))
-    await bus.request_name("org.freedesktop.systemd1")
+    bus = await serve(dbus_address, units)
     yield Systemd1(dbus_address, units)
     bus.disconnect()
 

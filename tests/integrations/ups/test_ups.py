@@ -5,12 +5,8 @@ payloads Home Assistant gets for each kind of entity."""
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import socket
 import time
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -21,101 +17,18 @@ from integrations.ups import Ups
 from integrations.ups.entities import status_text
 from integrations.ups.nut import NutClient, NutError, parse_words
 from tests.fixtures.eventually import eventually
+from tests.fixtures.nut import MAINS, Upsd, running_upsd
 from tests.fixtures.ports import free_port
-from tests.fixtures.process import ServerProcess, fail_missing, launch, read_log_tail
+from tests.fixtures.process import ServerProcess
 from tests.sinks.mqtt.mqtttools import recording
 
 AVAILABLE = {"ups": Ups}
-NUT_DIR = Path("/lib/nut")
-MAINS = """\
-ups.mfr: Lab Power
-ups.model: Dummy 1500
-ups.status: OL CHRG
-battery.charge: 100
-battery.runtime: 1800
-ups.load: 23
-input.voltage: 230.4
-output.voltage: 229.8
-"""
-
-
-@dataclass
-class Upsd:
-    port: int
-    dev_file: Path
-
-    def set(self, text: str) -> None:
-        """Rewrite the dummy UPS's state; the driver reads the file again within its poll interval (1 s)."""
-        self.dev_file.write_text(text)
-        future = time.time() + 1
-        os.utime(self.dev_file, (future, future))  # a new mtime even within the same second
 
 
 @pytest.fixture
 def upsd(tmp_path: Path) -> Iterator[Upsd]:
-    """upsd on a free loopback port serving `lab` (dummy-ups reading lab.dev) and `spare`."""
-    # The programs themselves: Debian's /usr/sbin/upsd is a wrapper that runs nothing unless /etc/nut/nut.conf
-    # enables the system's own server.
-    binary, driver = NUT_DIR / "upsd", NUT_DIR / "dummy-ups"
-    if not binary.exists() or not driver.exists():
-        fail_missing("upsd", "nut-server")
-    port = free_port()
-    conf = tmp_path / "nut"
-    conf.mkdir()
-    conf.chmod(0o700)
-    dev = conf / "lab.dev"
-    dev.write_text(MAINS)
-    (conf / "spare.dev").write_text("ups.status: OL\nbattery.charge: 87\n")
-    (conf / "ups.conf").write_text(
-        '[lab]\n  driver = dummy-ups\n  port = lab.dev\n  desc = "Rack UPS"\n  pollinterval = 1\n'
-        "[spare]\n  driver = dummy-ups\n  port = spare.dev\n  pollinterval = 1\n"
-    )
-    (conf / "upsd.conf").write_text(f"LISTEN 127.0.0.1 {port}\n")
-    (conf / "upsd.users").write_text("")
-    env = ["env", f"NUT_CONFPATH={conf}", f"NUT_STATEPATH={conf}", f"NUT_ALTPIDPATH={conf}"]
-    drivers = []
-    for name in ("lab", "spare"):
-        drivers.append(launch([*env, str(driver), "-a", name, "-u", "root", "-F"], tmp_path / f"driver-{name}.log"))
-    deadline = time.monotonic() + 10
-    while not all((conf / f"dummy-ups-{name}").exists() for name in ("lab", "spare")):
-        if time.monotonic() > deadline or any(process.poll() is not None for process in drivers):
-            for process in drivers:
-                process.kill()
-            pytest.fail(f"dummy-ups did not start:\n{read_log_tail(tmp_path / 'driver-lab.log')}", pytrace=False)
-        time.sleep(0.05)
-    server = ServerProcess(
-        argv=[*env, str(binary), "-F", "-u", "root"],
-        port=port,
-        url=f"nut://127.0.0.1:{port}",
-        log_path=tmp_path / "upsd.log",
-    )
-    server.start()
-    _until_loaded(port, "lab", "ups.mfr")
-    yield Upsd(port, dev)
-    server.stop()
-    for process in drivers:
-        if process.poll() is None:
-            os.kill(process.pid, signal.SIGKILL)
-        process.wait()
-
-
-def _until_loaded(port: int, ups: str, variable: str) -> None:
-    """Wait until upsd has the driver's whole file: a driver that just started publishes its variables over a
-    few of its cycles, and a test that polled before would see a UPS without its maker."""
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        with socket.create_connection(("127.0.0.1", port), timeout=2) as connection:
-            connection.sendall(f"LIST VAR {ups}\n".encode())
-            answer = b""
-            while not answer.endswith(f"END LIST VAR {ups}\n".encode()) and b"ERR" not in answer:
-                chunk = connection.recv(65536)
-                if not chunk:
-                    break
-                answer += chunk
-        if f" {variable} ".encode() in answer:
-            return
-        time.sleep(0.1)
-    pytest.fail(f"upsd never listed {variable} of {ups}", pytrace=False)
+    with running_upsd(tmp_path) as server:
+        yield server
 
 
 @pytest.fixture
