@@ -16,19 +16,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import shutil
 import statistics
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
-from hub.executor import BlockingRunner
+from bench.integration_context import BenchContext
 from integrations.docker import Docker
 from integrations.docker.config import DockerConfig
 from tests.fixtures.dockerd import BUSYBOX_IMAGE, DockerDaemon, _build_context
@@ -36,32 +34,6 @@ from tests.fixtures.dockerd import BUSYBOX_IMAGE, DockerDaemon, _build_context
 TARGET_WALL_S = 1.5
 TARGET_CPU_PCT = 2.0
 INTERVAL = 10.0
-_P = ParamSpec("_P")
-_R = TypeVar("_R")
-
-
-class _Context:
-    """The IntegrationContext the hub would give, on the hub's own BlockingRunner."""
-
-    def __init__(self) -> None:
-        self.runner = BlockingRunner("bench-docker")
-        self.node = "bench"
-        self.logger = logging.getLogger("bench.docker")
-
-    async def run_blocking(self, fn: Callable[_P, _R], *args: _P.args, **kwargs: _P.kwargs) -> _R:
-        return await self.runner.run(fn, *args, **kwargs)
-
-    async def run_pinned(self, fn: Callable[_P, _R], *args: _P.args, **kwargs: _P.kwargs) -> _R:
-        return await self.runner.run_pinned(fn, *args, **kwargs)
-
-    def report(self, snapshot: Any) -> None:
-        pass
-
-    def request_poll(self) -> None:
-        pass
-
-    def instance_of(self, entity_id: str) -> str | None:
-        return None
 
 
 def _scale(daemon: DockerDaemon, count: int) -> None:
@@ -79,7 +51,7 @@ def _scale(daemon: DockerDaemon, count: int) -> None:
 
 
 async def _measure_hub(url: str, count: int, window: float) -> dict[str, float]:
-    ctx = _Context()
+    ctx = BenchContext("bench-docker")
     integration = Docker(ctx, DockerConfig(url=url))
     async with integration.lifespan():
         events = asyncio.create_task(integration.run())

@@ -5,7 +5,6 @@ mem_info_vram_*, hwmon temp1_input in m°C and power1_average in µW) become a d
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 import pytest
@@ -15,40 +14,14 @@ from hub.runtime import Hub
 from integrations.gpu import Gpu
 from integrations.gpu.readers import read_sysfs
 from tests.fixtures.eventually import eventually
+from tests.fixtures.gpu_sysfs import amd_card_tree
 from tests.fixtures.ports import free_port
 
 AVAILABLE = {"gpu": Gpu}
 
 
-def _amd_card(sysfs: Path) -> Path:
-    """/sys/class/drm/card0 -> a PCI device 0000:03:00.0 driven by amdgpu, and an Intel iGPU without hwmon."""
-    pci = sysfs / "devices" / "pci0000:00" / "0000:03:00.0"
-    (pci / "hwmon" / "hwmon4").mkdir(parents=True)
-    (sysfs / "bus" / "pci" / "drivers" / "amdgpu").mkdir(parents=True)
-    os.symlink(sysfs / "bus" / "pci" / "drivers" / "amdgpu", pci / "driver")
-    for name, value in {
-        "vendor": "0x1002",
-        "product_name": "Radeon RX 6600",
-        "gpu_busy_percent": "37",
-        "mem_info_vram_used": "1073741824",
-        "mem_info_vram_total": "8573157376",
-        "hwmon/hwmon4/temp1_input": "52000",
-        "hwmon/hwmon4/power1_average": "61000000",
-    }.items():
-        (pci / name).write_text(value + "\n")
-    intel = sysfs / "devices" / "pci0000:00" / "0000:00:02.0"
-    intel.mkdir(parents=True)
-    (intel / "vendor").write_text("0x8086\n")
-    drm = sysfs / "class" / "drm"
-    for card, device in (("card0", pci), ("card1", intel)):
-        (drm / card).mkdir(parents=True)
-        os.symlink(device, drm / card / "device")
-    (drm / "renderD128").mkdir()  # not a card
-    return sysfs
-
-
 def test_sysfs_cards(tmp_path: Path) -> None:
-    amd, intel = read_sysfs(_amd_card(tmp_path / "sys"))
+    amd, intel = read_sysfs(amd_card_tree(tmp_path / "sys"))
     assert (amd.key, amd.name, amd.vendor, amd.driver) == ("0000_03_00_0", "AMD Radeon RX 6600", "AMD", "amdgpu")
     assert (amd.utilization, amd.memory_used, amd.memory_total) == (37.0, 1073741824, 8573157376)
     assert (amd.temperature, amd.power) == (52.0, 61.0)
@@ -57,7 +30,7 @@ def test_sysfs_cards(tmp_path: Path) -> None:
 
 
 async def test_cards_become_devices(tmp_path: Path) -> None:
-    sysfs = _amd_card(tmp_path / "sys")
+    sysfs = amd_card_tree(tmp_path / "sys")
     (tmp_path / "hub.yaml").write_text(
         f"hub:\n  name: nas\n  data_dir: {tmp_path / 'data'}\n  http: {{host: 127.0.0.1, port: {free_port()}}}\n"
         f"integrations:\n  - platform: gpu\n    sysfs: {sysfs}\n    nvidia: false\n"
