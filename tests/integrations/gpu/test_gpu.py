@@ -16,6 +16,8 @@ from integrations.gpu.readers import read_sysfs
 from tests.fixtures.eventually import eventually
 from tests.fixtures.gpu_sysfs import amd_card_tree
 from tests.fixtures.ports import free_port
+from tests.fixtures.process import ServerProcess
+from tests.sinks.mqtt.mqtttools import recording
 
 AVAILABLE = {"gpu": Gpu}
 
@@ -72,3 +74,39 @@ async def test_no_gpu_is_said_once_and_quietly(tmp_path: Path, caplog: pytest.Lo
     assert len([message for message in said if message.startswith("no GPU found")]) == 1
     assert f"no AMD or Intel card under {tmp_path / 'sys'}/class/drm; NVIDIA: " in said[0]
     assert [record for record in caplog.records if record.levelno >= logging.WARNING and "gpu" in record.name] == []
+
+
+async def test_home_assistant_discovery_of_each_kind(tmp_path: Path, mosquitto: ServerProcess) -> None:
+    sysfs = amd_card_tree(tmp_path / "sys")
+    (tmp_path / "hub.yaml").write_text(
+        f"hub:\n  name: nas\n  data_dir: {tmp_path / 'data'}\n  http: {{host: 127.0.0.1, port: {free_port()}}}\n"
+        f"  mqtt: {{host: 127.0.0.1, port: {mosquitto.port}}}\n"
+        f"integrations:\n  - platform: gpu\n    sysfs: {sysfs}\n    nvidia: false\n"
+    )
+    hub = Hub(load_config(tmp_path, AVAILABLE), AVAILABLE)
+    prefix = "homeassistant/sensor/nas/nas_gpu_0000_03_00_0_{}/config"
+    async with hub.lifespan(), recording(mosquitto.port, "homeassistant/#") as seen:
+        await eventually(lambda: seen.payload(prefix.format("power")), 10, "the discovery")
+        load = seen.json(prefix.format("utilization"))
+        used = seen.json(prefix.format("memory_used"))
+        total = seen.json(prefix.format("memory_total"))
+        percent = seen.json(prefix.format("memory_percent"))
+        temperature = seen.json(prefix.format("temperature"))
+        power = seen.json(prefix.format("power"))
+    assert (load["unit_of_measurement"], load["state_class"], load["icon"]) == (
+        "%",
+        "measurement",
+        "mdi:expansion-card",
+    )
+    assert (used["device_class"], used["unit_of_measurement"]) == ("data_size", "B")
+    assert total["entity_category"] == "diagnostic"
+    assert percent["unit_of_measurement"] == "%"
+    assert (temperature["device_class"], temperature["unit_of_measurement"]) == ("temperature", "°C")
+    assert (power["device_class"], power["unit_of_measurement"]) == ("power", "W")
+    assert power["device"] == {
+        "identifiers": ["nas_gpu_0000_03_00_0"],
+        "name": "AMD Radeon RX 6600",
+        "manufacturer": "AMD",
+        "model": "AMD Radeon RX 6600",
+        "via_device": "nas",
+    }
