@@ -1,4 +1,5 @@
-"""`ActionRunner`: an alert's webhooks (JSON, ntfy, Gotify), MQTT publishes and service calls, retried."""
+"""`ActionRunner`: an alert's webhooks (JSON, ntfy, Gotify), Apprise notifications, MQTT publishes and service
+calls, retried."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 import aiohttp
 
 from hub.backoff import Backoff
-from hub.config.models.alerts import MqttAction, ServiceAction, WebhookAction
+from hub.config.models.alerts import AppriseAction, MqttAction, ServiceAction, WebhookAction
 from hub.core import Core, HubError, clock
 
 from .templates import render
@@ -22,7 +23,7 @@ _LOGGER = logging.getLogger(__name__)
 ATTEMPTS = 4
 """Tries per action (one plus three retries with backoff); then it is logged as given up."""
 
-Action = WebhookAction | MqttAction | ServiceAction
+Action = WebhookAction | MqttAction | ServiceAction | AppriseAction
 
 
 class ActionFailed(HubError):
@@ -73,6 +74,8 @@ class ActionRunner:
     async def _run(self, action: Action, fields: Mapping[str, Any], message: str) -> None:
         if isinstance(action, WebhookAction):
             await self._webhook(action, fields, message)
+        elif isinstance(action, AppriseAction):
+            await _apprise(action, fields, message)
         elif isinstance(action, MqttAction):
             payload = render(action.payload, fields) if action.payload is not None else message
             data = {
@@ -120,9 +123,34 @@ def _request(
     return action.webhook, headers, {"json": {**fields, "title": title, "message": text}}
 
 
+async def _apprise(action: AppriseAction, fields: Mapping[str, Any], message: str) -> None:
+    """Deliver through Apprise, imported on first use (a sixth of a second of imports a hub without it skips).
+    Apprise runs its blocking senders in its own threads; the URL is logged only by scheme."""
+    import apprise
+
+    notifier = apprise.Apprise()
+    if not notifier.add(action.apprise.reveal()):
+        raise ActionFailed(f"Apprise knows no service {_scheme(action)}:// (or its URL is incomplete)")
+    kind = apprise.NotifyType.FAILURE if fields["status"] == "firing" else apprise.NotifyType.SUCCESS
+    text = render(action.message, fields) if action.message is not None else message
+    try:
+        async with asyncio.timeout(action.timeout.total_seconds()):
+            delivered = await notifier.async_notify(body=text, title=render(action.title, fields), notify_type=kind)
+    except TimeoutError as err:
+        raise ActionFailed(f"no answer within {action.timeout.total_seconds():g}s") from err
+    if not delivered:
+        raise ActionFailed("Apprise could not deliver it (its log says why)")
+
+
+def _scheme(action: AppriseAction) -> str:
+    return action.apprise.reveal().partition("://")[0]
+
+
 def _label(action: Action) -> str:
     if isinstance(action, WebhookAction):
         return f"{action.format} webhook"
+    if isinstance(action, AppriseAction):
+        return f"Apprise {_scheme(action)}://"
     if isinstance(action, MqttAction):
         return f"MQTT publish to {action.mqtt}"
     return f"service {action.service}"

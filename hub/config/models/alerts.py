@@ -13,6 +13,7 @@ from ..validation import Duration, Secret, Slug, StrictModel, url_with_scheme
 __all__ = [
     "TEMPLATE_FIELDS",
     "AlertRule",
+    "AppriseAction",
     "MqttAction",
     "ServiceAction",
     "WebhookAction",
@@ -48,6 +49,23 @@ class WebhookAction(StrictModel):
     timeout: Duration = timedelta(seconds=10)
 
 
+def _apprise_url(url: Secret) -> Secret:
+    scheme, separator, rest = url.reveal().partition("://")
+    if not separator or not rest or not re.fullmatch(r"[a-z][a-z0-9+.-]*", scheme):
+        raise ValueError("expected an Apprise URL such as ntfys://ntfy.sh/topic or tgram://bottoken/chat_id")
+    return url
+
+
+class AppriseAction(StrictModel):
+    """A notification through Apprise: one URL in its syntax reaches ntfy, Gotify, Telegram, Discord, Matrix,
+    Pushover, email and about a hundred more. The URL holds credentials: give it with `!secret`."""
+
+    apprise: Annotated[Secret, AfterValidator(_apprise_url)]
+    title: Template = "{alert} {status}"
+    message: Template | None = None
+    timeout: Duration = timedelta(seconds=30)
+
+
 class MqttAction(StrictModel):
     """A message published through the hub's MQTT connection (service `mqtt.publish`)."""
 
@@ -68,20 +86,27 @@ def _action_kind(value: Any) -> str | None:
     if isinstance(value, dict):
         present = [tag for key, tag in _ACTION_TAGS.items() if key in value]
         return present[0] if len(present) == 1 else None
-    return type(value).__name__ if isinstance(value, WebhookAction | MqttAction | ServiceAction) else None
+    known = WebhookAction | MqttAction | ServiceAction | AppriseAction
+    return type(value).__name__ if isinstance(value, known) else None
 
 
 # Tags are capitalised so that error locations skip them like pydantic's own union labels.
-_ACTION_TAGS = {"webhook": "WebhookAction", "mqtt": "MqttAction", "service": "ServiceAction"}
+_ACTION_TAGS = {
+    "webhook": "WebhookAction",
+    "mqtt": "MqttAction",
+    "service": "ServiceAction",
+    "apprise": "AppriseAction",
+}
 
 Action = Annotated[
     Annotated[WebhookAction, Tag("WebhookAction")]
     | Annotated[MqttAction, Tag("MqttAction")]
-    | Annotated[ServiceAction, Tag("ServiceAction")],
+    | Annotated[ServiceAction, Tag("ServiceAction")]
+    | Annotated[AppriseAction, Tag("AppriseAction")],
     Discriminator(
         _action_kind,
         custom_error_type="action_kind",
-        custom_error_message="expected exactly one of webhook, mqtt or service",
+        custom_error_message="expected exactly one of webhook, mqtt, service or apprise",
     ),
 ]
 
