@@ -9,11 +9,15 @@ from typing import Any, Protocol
 from .core import HubError
 from .health import HealthRegistry
 
-__all__ = ["HistoryReader", "HubControl", "UnknownIntegration"]
+__all__ = ["HistoryReader", "HubControl", "UnknownAlert", "UnknownIntegration"]
 
 
 class UnknownIntegration(HubError, LookupError):
     """No running integration has that id."""
+
+
+class UnknownAlert(HubError, LookupError):
+    """No alert rule has that name."""
 
 
 class HistoryReader(Protocol):
@@ -60,6 +64,11 @@ class HubControl(Protocol):
 
     def integrations(self) -> list[dict[str, Any]]:
         """Each configured integration: id, kind "integration", platform, interval, enabled, entities, health."""
+        ...
+
+    def test_alert(self, name: str) -> int:
+        """Run the rule's `on_fire` actions once, with `status` `test`; how many were started. `UnknownAlert`
+        when no rule has that name."""
         ...
 
     def alert_states(self) -> list[dict[str, Any]]:

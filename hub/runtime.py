@@ -14,7 +14,7 @@ from hub.core import Core, CoreState, DeviceInfo, clock
 
 from .alerts import AlertEngine
 from .api import serve_api
-from .control import HistoryReader, UnknownIntegration
+from .control import HistoryReader, UnknownAlert, UnknownIntegration
 from .entity_commands import register_entity_commands
 from .health import HealthRegistry
 from .health_entities import HealthEntities
@@ -182,6 +182,11 @@ class Hub:
 
     def alert_states(self) -> list[dict[str, Any]]:
         return self.alerts.as_list() if self.alerts is not None else []
+
+    def test_alert(self, name: str) -> int:
+        if self.alerts is None:
+            raise UnknownAlert(name)
+        return self.alerts.test_fire(name)
 
     async def poll_now(self, integration_id: str) -> None:
         host = self._hosts.get(integration_id)

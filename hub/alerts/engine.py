@@ -14,6 +14,7 @@ from typing import Any
 import aiohttp
 
 from hub.config.models.alerts import AlertRule
+from hub.control import UnknownAlert
 from hub.core import EVENT_STATE_CHANGED, Core, DeviceInfo, Event, RegistryEntry, State, clock
 
 from .actions import ActionRunner
@@ -84,6 +85,20 @@ class AlertEngine:
     def runner(self) -> ActionRunner:
         assert self._runner is not None, "the engine is not running"
         return self._runner
+
+    def test_fire(self, name: str) -> int:
+        """Run a rule's `on_fire` actions once, as for its first firing entity (else the first it watches, else
+        its pattern), with `status` `test`; how many actions were started."""
+        rule_state = next((rs for rs in self._rules if rs.rule.name == name), None)
+        if rule_state is None:
+            raise UnknownAlert(name)
+        watched = [s for s in self._core.states.all() if rule_state.matches(s.entity_id)]
+        firing = rule_state.firing()
+        state = self._core.states.get(firing[0]) if firing else (watched[0] if watched else None)
+        entity_id = state.entity_id if state is not None else rule_state.rule.patterns[0]
+        _LOGGER.info("Alert %s test-fired through the API (%d actions)", name, len(rule_state.rule.on_fire))
+        self._notify(rule_state, entity_id, state, "test", rule_state.rule.on_fire)
+        return len(rule_state.rule.on_fire)
 
     def as_list(self) -> list[dict[str, Any]]:
         """Each rule's state, for `GET /api/hub/alerts`."""

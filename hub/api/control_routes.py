@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from hub.config import ConfigErrors
-from hub.control import UnknownIntegration
+from hub.control import UnknownAlert, UnknownIntegration
 
 from .keys import AUTH, CONTROL, CORE
 from .responses import BodyError, json_body, json_message, json_response
@@ -35,6 +35,17 @@ async def integrations(request: web.Request) -> web.Response:
 async def alerts(request: web.Request) -> web.Response:
     """Each alert rule's state: firing or not, which entities fire it, when it last fired and cleared."""
     return json_response(request.app[CONTROL].alert_states())
+
+
+@routes.post("/api/hub/alerts/{name}/test")
+async def test_alert(request: web.Request) -> web.Response:
+    """Run a rule's on_fire actions once (status `test`), to see its notifications arrive."""
+    name = request.match_info["name"]
+    try:
+        count = request.app[CONTROL].test_alert(name)
+    except UnknownAlert:
+        return json_message(f"No alert rule named {name!r}.", 404)
+    return json_response({"message": f"Alert {name} test-fired: {count} action(s) started.", "actions": count})
 
 
 @routes.get("/api/hub/parts")

@@ -5,6 +5,7 @@ import { AuthError, Connection } from "./connection.js";
 import { h, mount } from "./dom.js";
 import { Rest } from "./rest.js";
 import { Store } from "./store.js";
+import { AlertsView } from "./views/alerts.js";
 import { CheckView, ChecksView } from "./views/checks.js";
 import { EntityView } from "./views/entity.js";
 import { IntegrationsView } from "./views/integrations.js";
@@ -124,6 +125,7 @@ class App {
     this._nav = h("nav.nav",
       h("a", { href: "#/", dataset: { nav: "overview" } }, "Overview"),
       h("a", { href: "#/checks", dataset: { nav: "checks" } }, "Checks"),
+      h("a", { href: "#/alerts", dataset: { nav: "alerts" } }, "Alerts"),
       h("a", { href: "#/integrations", dataset: { nav: "integrations" } }, "Integrations"));
     this._main = h("main.main");
     this._banner = h("div.banner.offline", { role: "status", hidden: true },
@@ -156,6 +158,9 @@ class App {
     else if (hash === "/checks" || hash.startsWith("/check/")) {
       view = hash === "/checks" ? new ChecksView(this) : new CheckView(this, hash.slice("/check/".length));
       nav = "checks";
+    } else if (hash === "/alerts") {
+      view = new AlertsView(this);
+      nav = "alerts";
     } else if (hash === "/integrations") {
       view = new IntegrationsView(this);
       nav = "integrations";
