@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import mimetypes
 from pathlib import Path
 from typing import Final
 
@@ -16,6 +17,8 @@ DEFAULT_WWW_DIR: Final = Path(__file__).resolve().parents[1] / "www"
 WWW_DIR = web.AppKey("www_dir", Path)
 
 _INDEX: Final = "index.html"
+_SERVICE_WORKER: Final = "sw.js"
+mimetypes.add_type("application/manifest+json", ".webmanifest")  # the PWA manifest; Python 3.11 knows no type
 # The dashboard has no build step and so no hashed file names: HTML is always revalidated, assets soon.
 _CACHE_HTML: Final = "no-cache"
 _CACHE_ASSET: Final = "public, max-age=300"
@@ -39,7 +42,9 @@ async def _serve(request: web.Request) -> web.StreamResponse:
     if path is None:
         raise web.HTTPNotFound()
     response = web.FileResponse(path)
-    response.headers["Cache-Control"] = _CACHE_HTML if path.suffix == ".html" else _CACHE_ASSET
+    # HTML and the service worker are always revalidated (a new dashboard shows at once), other files soon.
+    fresh = path.suffix == ".html" or path.name == _SERVICE_WORKER
+    response.headers["Cache-Control"] = _CACHE_HTML if fresh else _CACHE_ASSET
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 

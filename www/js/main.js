@@ -77,7 +77,9 @@ class App {
         forgetToken();
         return REFUSED;
       }
-      return `${err.message} Is it running?`;
+      return navigator.onLine === false
+        ? "You are offline: the hub cannot be reached from here."
+        : `${err.message} Is it running?`;
     }
     performance.mark("hub:authenticated");
     storeToken(token);
@@ -244,5 +246,9 @@ class App {
     delete document.documentElement.dataset.ready;
   }
 }
+
+// Installable (manifest, icons) and opening offline: the shell comes from the service worker's cache. Browsers
+// allow service workers on https and on localhost only; elsewhere the dashboard works as a plain page.
+if ("serviceWorker" in navigator && window.isSecureContext) navigator.serviceWorker.register("/sw.js").catch(() => {});
 
 new App().boot();
