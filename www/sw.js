@@ -22,6 +22,8 @@ const SHELL = [
   "/js/views/checks.js",
   "/js/views/controls.js",
   "/js/views/entity.js",
+  "/js/views/fleet.js",
+  "/js/views/node.js",
   "/js/views/integrations.js",
   "/js/views/login.js",
   "/js/views/overview.js",

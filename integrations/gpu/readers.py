@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from hub.core import HubError
+
 __all__ = ["GpuReading", "NvidiaReader", "NvmlUnavailable", "read_sysfs"]
 
 _VENDORS: Final = {"0x1002": "AMD", "0x8086": "Intel", "0x10de": "NVIDIA"}
@@ -89,7 +91,7 @@ def _number(value: int | None) -> float | None:
     return None if value is None else float(value)
 
 
-class NvmlUnavailable(Exception):
+class NvmlUnavailable(HubError):
     """No NVIDIA driver here (or no NVIDIA card)."""
 
 

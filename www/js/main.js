@@ -8,6 +8,8 @@ import { Store } from "./store.js";
 import { AlertsView } from "./views/alerts.js";
 import { CheckView, ChecksView } from "./views/checks.js";
 import { EntityView } from "./views/entity.js";
+import { Landing } from "./views/fleet.js";
+import { NodeView } from "./views/node.js";
 import { IntegrationsView } from "./views/integrations.js";
 import { loginView } from "./views/login.js";
 import { Overview } from "./views/overview.js";
@@ -157,6 +159,7 @@ class App {
     let view;
     let nav = "overview";
     if (hash.startsWith("/entity/")) view = new EntityView(this.store, this, hash.slice("/entity/".length));
+    else if (hash.startsWith("/node/")) view = new NodeView(this.store, this, hash.slice("/node/".length));
     else if (hash === "/checks" || hash.startsWith("/check/")) {
       view = hash === "/checks" ? new ChecksView(this) : new CheckView(this, hash.slice("/check/".length));
       nav = "checks";
@@ -166,7 +169,7 @@ class App {
     } else if (hash === "/integrations") {
       view = new IntegrationsView(this);
       nav = "integrations";
-    } else view = this._overview ??= new Overview(this.store, this);
+    } else view = this._overview ??= new Landing(this.store, this, new Overview(this.store, this));
     for (const link of this._nav.children) link.classList.toggle("active", link.dataset.nav === nav);
     this.view = view;
     mount(this._main, view.el);

@@ -58,6 +58,27 @@ export class Rest {
     return result[entityId] || [];
   }
 
+  /** Hourly (or 5-minute) statistics of many entities in one request, as chart data: entity id -> {points, band}. */
+  async statisticsMany(entityIds, period, start, end) {
+    const query = new URLSearchParams({
+      statistic_ids: entityIds.join(","),
+      period,
+      start: start.toISOString(),
+      end_time: end.toISOString(),
+    });
+    const result = await this.request("GET", `/api/hub/statistics?${query}`);
+    const found = new Map();
+    for (const [id, rows] of Object.entries(result)) {
+      found.set(id, {
+        points: rows.map((row) => ({ t: row.start, v: row.mean ?? row.state ?? null })),
+        band: rows.filter((row) => row.min !== null && row.min !== undefined)
+          .map((row) => ({ t: row.start, min: row.min, max: row.max, mean: row.mean })),
+        states: [],
+      });
+    }
+    return found;
+  }
+
   integrations() {
     return this.request("GET", "/api/hub/integrations");
   }
