@@ -64,7 +64,7 @@ export function sparkline(values, label) {
   if (numbers.length < 2) return el;
   const min = Math.min(...numbers);
   const max = Math.max(...numbers);
-  const span = max - min || 1;
+  const span = max - min;
   let path = "";
   let pen = false;
   values.forEach((value, index) => {
@@ -73,7 +73,7 @@ export function sparkline(values, label) {
       return;
     }
     const x = (index / (values.length - 1)) * width;
-    const y = height - 2 - ((value - min) / span) * (height - 4);
+    const y = span ? height - 2 - ((value - min) / span) * (height - 4) : height / 2;  // steady: a line mid-height
     path += `${pen ? "L" : "M"}${x.toFixed(1)},${y.toFixed(1)}`;
     pen = true;
   });

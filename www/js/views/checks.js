@@ -146,12 +146,12 @@ export class ChecksView {
     const bars = this.live.listing.bars;
     const spark = this._spark.get(check.response_time_entity_id) || [];
     mount(row,
-      h("td.check-name",
+      h("td", h("div.check-name",
         h(`span.dot.h-${STATUS_HEALTH[check.status] || "off"}`, { title: statusText(check.status) }),
         h("div",
           h("a.check-link", { href: `#/check/${encodeURIComponent(check.name)}` }, check.name),
           h("div.check-sub", `${check.kind || ""} · ${statusText(check.status)} ${since(check.since)}`),
-          check.status === "down" && check.reason ? h("div.check-reason", check.reason) : null)),
+          check.status === "down" && check.reason ? h("div.check-reason", check.reason) : null))),
       h("td.check-response", h("span.value", msText(check.response_time_ms)), sparkline(spark, `${check.name} response time, last hour`)),
       h("td.check-bars", uptimeStrip(check.bars, bars.starts, bars.period)),
       h(`td.num.u-text-${uptimeHealth(check.uptime["24h"])}`, percentText(check.uptime["24h"])),

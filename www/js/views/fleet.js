@@ -39,10 +39,10 @@ function nodeFigures(store, node) {
   const up = checks.filter((id) => state(id)?.state === "on").length;
   const alerts = [...store.entities.entries()].filter(([id, s]) => id.startsWith("binary_sensor.alert_") && s.state === "on"
     && (s.attributes?.entities || []).some((watched) => watched.split(".")[1]?.startsWith(prefix)));
-  const offline = !cpu || cpu.state === UNAVAILABLE;
   return {
     node,
-    offline,
+    offline: cpu?.state === UNAVAILABLE,
+    reporting: Boolean(cpu),
     lastSeen: cpu ? cpu.last_changed : null,
     cpu: value(`sensor.${prefix}cpu_percent`),
     cpuId: `sensor.${prefix}cpu_percent`,
@@ -146,12 +146,12 @@ export class FleetView {
 
   _row(f) {
     const status = f.offline
-      ? h("div.check-sub.h-bad", f.lastSeen ? `offline, last seen ${ago(f.lastSeen)}` : "no figures yet")
-      : h("div.check-sub", "online");
+      ? h("div.check-sub.h-bad", `offline, last seen ${ago(f.lastSeen)}`)
+      : h("div.check-sub", f.reporting ? "online" : "no host figures (no system_info)");
     return h("tr.fleet-row", { dataset: { node: f.node } },
-      h("td.check-name",
-        h(`span.dot.h-${f.offline ? "bad" : f.alerts ? "warn" : "ok"}`),
-        h("div", h("a.check-link", { href: `#/node/${encodeURIComponent(f.node)}` }, f.node), status)),
+      h("td", h("div.check-name",
+        h(`span.dot.h-${f.offline ? "bad" : !f.reporting ? "off" : f.alerts ? "warn" : "ok"}`),
+        h("div", h("a.check-link", { href: `#/node/${encodeURIComponent(f.node)}` }, f.node), status))),
       this._gauge(f.cpu, "%", f.cpuId, "cpu"),
       this._gauge(f.memory, "%", f.memoryId, "memory"),
       this._gauge(f.disk, "%", f.diskId, "disk", f.diskName),

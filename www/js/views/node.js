@@ -57,14 +57,15 @@ export class NodeView {
     this._boxes = new Map(figures.map((f) => [f.id, h("div.chart-box")]));
     this._containersBody = h("tbody");
     const cpu = this.store.entities.get(`sensor.${this.node}_cpu_percent`);
-    const offline = !cpu || cpu.state === UNAVAILABLE;
+    const offline = cpu?.state === UNAVAILABLE;
     mount(this.el,
       h("a.back", { href: "#/" }, "← Fleet"),
       h("header.entity-head",
-        h("div", h("h2", this.node), h("p.entity-id", offline ? `offline${cpu ? `, last seen ${ago(cpu.last_changed)}` : ""}` : "online")),
+        h("div", h("h2", this.node), h("p.entity-id", offline ? `offline, last seen ${ago(cpu.last_changed)}` : cpu ? "online" : "no host figures")),
         this._tabs),
       h("div.node-charts", figures.map((f) => h("div.panel.node-chart", { dataset: { entity: f.id } },
-        h("div.panel-head", h("h3", f.name), h("a.check-sub", { href: `#/entity/${encodeURIComponent(f.id)}` }, "details")),
+        h("div.panel-head", h("h3", f.name.startsWith(`${this.node} `) ? f.name.slice(this.node.length + 1) : f.name),
+          h("a.check-sub", { href: `#/entity/${encodeURIComponent(f.id)}` }, "details")),
         this._boxes.get(f.id)))),
       this._containers().length ? h("div.panel.table-panel.containers-panel", h("h3.panel-title", "Containers"),
         h("table.checks-table.containers-table",
@@ -101,7 +102,7 @@ export class NodeView {
         .map((entityId) => controlFor(this.store, this.store.describe(entityId), this.app));
       const state = this._value(id("state")) ?? "—";
       return h("tr", { dataset: { container: name } },
-        h("td.check-name", h(`span.dot.h-${state === "running" ? "ok" : state === UNAVAILABLE ? "off" : "bad"}`), h("span.check-link", name)),
+        h("td", h("div.check-name", h(`span.dot.h-${state === "running" ? "ok" : state === UNAVAILABLE ? "off" : "bad"}`), h("span.check-link", name))),
         h("td", state),
         h("td", this._value(id("health")) ?? "—"),
         h("td.num", formatState(this._value(id("cpu")) ?? "—", "%")),
@@ -110,7 +111,7 @@ export class NodeView {
         h("td.num", this._value(id("restarts")) ?? "—"),
         h("td.num", Number.isNaN(started) ? "—" : ago(started / 1000).replace(" ago", "")),
         h("td", sparkline(this._containerSpark?.get(id("cpu")) || [], `${name} CPU, last hour`)),
-        h("td.num.container-controls", controls));
+        h("td", h("div.container-controls", controls)));
     }));
   }
 

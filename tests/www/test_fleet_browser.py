@@ -1,0 +1,120 @@
+"""The fleet overview and a node's page in Debian's chromium, with 20 nodes ingested over MQTT from real MQTT sinks
+(tests/fixtures/fleet.py) by a central hub: what a person reads matches the states, sorting and filtering, a change
+shown live, a node that stops shown offline with when it was last seen, one history request for every sparkline,
+nothing requested outside the hub; screenshots for the docs."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from playwright.async_api import Browser, Page, expect
+
+from hub.api.tokens import TokenStore
+from hub.config import load_config
+from hub.integration import discover_integrations
+from hub.runtime import Hub
+from tests.fixtures.eventually import eventually
+from tests.fixtures.fleet import Fleet, publishing_fleet
+from tests.fixtures.ports import free_port
+from tests.fixtures.process import ServerProcess
+from tests.www.test_dashboard_browser import (
+    DESKTOP,
+    SCREENSHOTS,
+    Requests,
+    _assert_reads_clean,
+    _close_contexts,
+    _page,
+    browser,
+)
+
+__all__ = ["_close_contexts", "browser"]  # fixtures shared with the dashboard's module
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+NODES = 20
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def central(tmp_path: Path, mosquitto: ServerProcess) -> AsyncIterator[tuple[Hub, str, str, Fleet]]:
+    port = free_port()
+    (tmp_path / "hub.yaml").write_text(
+        f"hub:\n  name: central\n  data_dir: {tmp_path / 'data'}\n  http: {{host: 127.0.0.1, port: {port}}}\n"
+        "  recorder: {commit_interval: 200ms}\n"
+        f"integrations:\n  - platform: mqtt\n    port: {mosquitto.port}\n    discovery: true\n"
+    )
+    store = TokenStore.in_dir(tmp_path / "data")
+    token = store.create("browser")
+    store.save()
+    hub = Hub(load_config(tmp_path, discover_integrations()), discover_integrations())
+    async with hub.lifespan(), publishing_fleet(mosquitto.port, NODES) as fleet:
+        last = f"sensor.n{NODES - 1}_docker_app2_memory"
+        await eventually(lambda: hub.core.states.get(last), 30, "the whole fleet ingested")
+        yield hub, f"http://127.0.0.1:{port}", token, fleet
+
+
+async def _login(page: Page, url: str, token: str) -> None:
+    await page.goto(url + "/")
+    await page.get_by_label("Access token").fill(token)
+    await page.get_by_role("button", name="Log in").click()
+
+
+async def test_fleet_overview(browser: Browser, central: tuple[Hub, str, str, Fleet]) -> None:
+    _, url, token, fleet = central
+    page = await _page(browser, DESKTOP)
+    requests = Requests(page)
+    await _login(page, url, token)
+    rows = page.locator("tr.fleet-row")
+    await expect(rows).to_have_count(NODES + 1)  # the central hub is a node too (its health, no host figures)
+    n7 = page.locator('tr.fleet-row[data-node="n7"]')
+    await expect(n7.locator('[data-metric="cpu"] .value')).to_have_text("52 %")  # (7 * 7) % 90 + 3
+    await expect(n7.locator('[data-metric="memory"] .value')).to_have_text("21 %")  # (7 * 13) % 80 + 10
+    await expect(n7.locator('[data-metric="disk"] .value')).to_have_text("55 %")
+    await expect(n7.locator('[data-metric="disk"] .check-sub')).to_have_text("root")
+    await expect(n7.locator('[data-metric="network"] .value')).to_have_text("12 kB/s")  # 8000 + 4000 B/s
+    await expect(n7).to_contain_text("8 d")  # booted 8 days ago
+    await expect(n7).to_contain_text("3 / 3")
+    await _assert_reads_clean(page)
+
+    await page.locator('th[data-sort="cpu"]').click()  # highest first
+    first = rows.first
+    await expect(first).to_have_attribute("data-node", "n12")  # (12 * 7) % 90 + 3 = 87
+    await page.get_by_label("Fleet filter").fill("n1")
+    await expect(rows).to_have_count(11)  # n1, n10..n19
+    await page.get_by_label("Fleet filter").fill("")
+
+    fleet.cores["n3"].states.set("sensor.n3_cpu_percent", "99.0", {"unit_of_measurement": "%"})
+    n3 = page.locator('tr.fleet-row[data-node="n3"]')
+    await expect(n3.locator('[data-metric="cpu"] .value')).to_have_text("99 %", timeout=5000)
+    await fleet.stop("n5")
+    await expect(page.locator('tr.fleet-row[data-node="n5"]')).to_contain_text("offline, last seen", timeout=10_000)
+    await expect(page.locator(".fleet .summary")).to_contain_text("1 offline")
+    await page.wait_for_timeout(500)
+    await page.screenshot(path=str(SCREENSHOTS / "fleet.png"))
+    history = [u for u in requests.urls if "/api/history/period" in u]
+    assert len(history) == 1, history  # every sparkline of the fleet from one request
+    assert requests.outside(url) == []
+
+
+async def test_node_page(browser: Browser, central: tuple[Hub, str, str, Fleet]) -> None:
+    _, url, token, _ = central
+    page = await _page(browser, DESKTOP)
+    await _login(page, url, token)
+    await page.locator('tr.fleet-row[data-node="n4"] a.check-link').click()
+    await expect(page.get_by_role("heading", name="n4", exact=True)).to_be_visible()
+    charts = page.locator(".node-chart")
+    await expect(charts.first.locator("svg.chart")).to_be_visible(timeout=10_000)
+    names = await page.locator(".node-chart h3").all_text_contents()
+    assert names == ["CPU", "Disk / used", "eth0 received", "eth0 sent", "Memory"]  # the node's name left out
+    containers = page.locator(".containers-table tbody tr")
+    await expect(containers).to_have_count(3)
+    await expect(containers.first).to_contain_text("app0")
+    await expect(containers.first).to_contain_text("running")
+    await expect(containers.first).to_contain_text("0.5 %")
+    await page.get_by_role("tab", name="7 d").click()
+    await expect(page.locator('.tab[aria-selected="true"]')).to_have_text("7 d")
+    await _assert_reads_clean(page)
+    await page.get_by_role("tab", name="1 h").click()
+    await expect(charts.first.locator("svg.chart")).to_be_visible(timeout=10_000)
+    await page.screenshot(path=str(SCREENSHOTS / "node.png"), full_page=True)
