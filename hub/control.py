@@ -47,6 +47,11 @@ class HistoryReader(Protocol):
         """Long-term statistics rows (`period` is `5minute` or `hour`) per statistic id."""
         ...
 
+    async def sparklines(self, patterns: Sequence[str], start: datetime, end: datetime) -> dict[str, list[list[float]]]:
+        """`[[start_ms, mean], ...]` of the 5-minute statistics between `start` and `end` of every measurement
+        that `patterns` (entity ids, domains, globs) match."""
+        ...
+
     async def uptime(
         self, entity_ids: Sequence[str], now: datetime, windows: Mapping[str, float], bar_starts: Sequence[float]
     ) -> dict[str, dict[str, Any]]:

@@ -1,4 +1,5 @@
-"""`/api/history/period[/<start>]` with HA's parameters and messages, and our `/api/hub/statistics`."""
+"""`/api/history/period[/<start>]` with HA's parameters and messages, and our `/api/hub/statistics` and
+`/api/hub/sparklines`."""
 
 from __future__ import annotations
 
@@ -117,3 +118,28 @@ async def statistics(request: web.Request) -> web.Response:
     if end is None:
         return json_message("Invalid end_time", 400)
     return json_response(await reader.statistics(ids, period, start, end))
+
+
+_MAX_SPARK_HOURS: Final = 168
+
+
+@routes.get("/api/hub/sparklines")
+async def sparklines(request: web.Request) -> web.Response:
+    """5-minute means of many measurements in one request: `filter_entity_id` (ids, domains or globs, comma
+    separated; required), `hours` back (1 by default, at most a week). The dashboard's sparklines."""
+    reader = _reader(request)
+    if reader is None:
+        return json_message(_NO_RECORDER, 404)
+    filters = [item.strip() for item in request.query.get("filter_entity_id", "").lower().split(",") if item.strip()]
+    if not filters:
+        return json_message("filter_entity_id is missing", 400)
+    if not all(_valid_filter(request, item) for item in filters):
+        return json_message("Invalid filter_entity_id", 400)
+    try:
+        hours = float(request.query.get("hours", "1"))
+    except ValueError:
+        hours = -1.0
+    if not 0 < hours <= _MAX_SPARK_HOURS:
+        return json_message(f"hours must be a number above 0 and at most {_MAX_SPARK_HOURS}", 400)
+    end = clock.utcnow()
+    return json_response(await reader.sparklines(filters, end - timedelta(hours=hours), end))

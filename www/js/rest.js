@@ -79,6 +79,12 @@ export class Rest {
     return found;
   }
 
+  /** The 5-minute means of every measurement the filter matches over the last `hours`: id -> [[ms, mean], ...]. */
+  sparklines(filter, hours) {
+    const query = new URLSearchParams({ filter_entity_id: filter, hours: String(hours) });
+    return this.request("GET", `/api/hub/sparklines?${query}`);
+  }
+
   integrations() {
     return this.request("GET", "/api/hub/integrations");
   }

@@ -2,9 +2,11 @@
 
 import { h, mount } from "../dom.js";
 import { UNAVAILABLE, UNKNOWN, displayState, integrationHealth, numeric, stateHealth, worse } from "../format.js";
+import { sparkline } from "../uptime.js";
 import { controlFor } from "./controls.js";
 
 const KEY_ROWS = 6;
+const SPARK_POINTS = 24; // points kept per sparkline: an hour of 5-minute means, then the live values
 const OTHER_DEVICE = "__other__";
 // Key entities first: measurements with a unit, then binary states and controls, diagnostics last.
 const DOMAIN_RANK = { sensor: 0, binary_sensor: 1, switch: 2, button: 3 };
@@ -17,6 +19,8 @@ export class Overview {
     this.rows = new Map(); // entity id -> {row, value, meter, card, facts}
     this.cards = new Map(); // device key -> {card, dot, rows: [...], more}
     this._expanded = new Set(); // device keys whose cards show every row, kept across rebuilds
+    this._series = new Map(); // entity id -> recent values for its sparkline
+    this._sparkLoad = null;
     this.el = h("section.overview");
     this._toolbar = this._buildToolbar();
     this._body = h("div.overview-body");
@@ -84,6 +88,7 @@ export class Overview {
     mount(this._body, facts.length ? sections : h("div.empty", "No entities yet. Integrations report within their interval."));
     this._applyFilter();
     this.updateHealth();
+    this._loadSparklines();
   }
 
   _section(node, devices, grouped) {
@@ -143,10 +148,11 @@ export class Overview {
     const label = shortName(facts.name, deviceName);
     const value = h("span.value");
     const meter = facts.unit === "%" ? h("span.meter", h("span.meter-fill")) : null;
+    const spark = facts.domain === "sensor" && facts.unit ? h("span.row-spark") : null;
     const control = controlFor(this.store, facts, this.app);
     const row = h("li.row", { dataset: { entity: facts.id }, title: facts.id },
-      h("a.row-link", { href: `#/entity/${facts.id}` }, h("span.row-name", label), meter, value), control);
-    const entry = { row, value, meter, control, facts, search: `${facts.name} ${facts.id}`.toLowerCase() };
+      h("a.row-link", { href: `#/entity/${facts.id}` }, h("span.row-name", label), spark, meter, value), control);
+    const entry = { row, value, meter, spark, control, facts, search: `${facts.name} ${facts.id}`.toLowerCase() };
     this._paint(entry);
     return entry;
   }
@@ -161,6 +167,7 @@ export class Overview {
     entry.row.classList.toggle("unavailable", text === UNAVAILABLE);
     entry.row.classList.toggle("unknown", text === UNKNOWN && facts.domain !== "button");
     entry.control?.paint?.(text);
+    if (entry.spark) this._drawSpark(entry);
     if (entry.meter) {
       const v = numeric(text);
       entry.meter.firstChild.style.width = `${v === null ? 0 : Math.max(0, Math.min(100, v))}%`;
@@ -172,12 +179,32 @@ export class Overview {
     this.render();
   }
 
+  /** Every row's last hour from one request (the 5-minute means of every measurement), once per view. */
+  _loadSparklines() {
+    this._sparkLoad ??= this.app.rest.sparklines("sensor", 1).then((series) => {
+      for (const [id, points] of Object.entries(series)) {
+        const live = this._series.get(id) || [];
+        this._series.set(id, [...points.map(([, mean]) => mean), ...live].slice(-SPARK_POINTS));
+      }
+      for (const entry of this.rows.values()) if (entry.spark) this._drawSpark(entry);
+    }).catch(() => {}); // no recorder: rows keep their live values only
+  }
+
+  _drawSpark(entry) {
+    const values = this._series.get(entry.facts.id) || [];
+    entry.spark.replaceChildren(sparkline(values, `${entry.facts.name}, last hour`));
+  }
+
   /** Live update of the rows whose entities changed; no rebuild. */
   update(changed) {
     const cards = new Set();
     for (const id of changed) {
       const entry = this.rows.get(id);
       if (!entry) continue;
+      if (entry.spark) {
+        const value = numeric(this.store.entities.get(id)?.state);
+        if (value !== null) this._series.set(id, [...(this._series.get(id) || []), value].slice(-SPARK_POINTS));
+      }
       this._paint(entry);
       cards.add(entry.card);
     }
