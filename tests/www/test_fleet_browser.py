@@ -5,6 +5,7 @@ nothing requested outside the hub; screenshots for the docs."""
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -17,9 +18,10 @@ from hub.config import load_config
 from hub.integration import discover_integrations
 from hub.runtime import Hub
 from tests.fixtures.eventually import eventually
-from tests.fixtures.fleet import Fleet, publishing_fleet
+from tests.fixtures.fleet import Fleet, add_fleet_node, publishing_fleet
 from tests.fixtures.ports import free_port
 from tests.fixtures.process import ServerProcess
+from tests.www.dashboard_lab import running_hub
 from tests.www.test_dashboard_browser import (
     DESKTOP,
     SCREENSHOTS,
@@ -118,3 +120,33 @@ async def test_node_page(browser: Browser, central: tuple[Hub, str, str, Fleet])
     await page.get_by_role("tab", name="1 h").click()
     await expect(charts.first.locator("svg.chart")).to_be_visible(timeout=10_000)
     await page.screenshot(path=str(SCREENSHOTS / "node.png"), full_page=True)
+
+
+async def test_time_to_interactive_of_a_50_node_fleet(browser: Browser, tmp_path: Path) -> None:
+    """50 nodes of 50 host entities each and 200 containers (4 a node, 3 entities each): 3,100 entities, cold."""
+    async with running_hub(tmp_path) as lab:
+        for index in range(50):
+            add_fleet_node(lab.core, index, containers=4, extra=42)
+        page = await _page(browser, DESKTOP)
+        requests = Requests(page)
+        await page.add_init_script(f"localStorage.setItem('homelab-hub.token', {lab.token!r})")
+        timings = []
+        for _ in range(3):
+            await page.goto(lab.url + "/")
+            await expect(page.locator("html[data-ready='1']")).to_have_count(1)
+            timings.append(await page.evaluate("window.hubReadyMs"))
+        rows = await page.locator("tr.fleet-row").count()
+        entities = len(lab.core.states.all())
+        median = statistics.median(timings)
+        history = len([u for u in requests.urls if "/api/history/period" in u]) / 3
+        sparklines = len([u for u in requests.urls if "/api/hub/sparklines" in u]) / 3
+        print(
+            f"fleet time to interactive, {rows} nodes, {entities} entities: cold {timings[0]:.0f} ms, "
+            f"median {median:.0f} ms of {[round(t) for t in timings]}; history requests per view {history:g}, "
+            f"sparkline requests per view {sparklines:g}"
+        )
+        assert rows == 51
+        assert entities >= 3100
+        assert timings[0] < 1500
+        assert median < 1500
+        assert (history, sparklines) == (1, 1)

@@ -22,12 +22,23 @@ const COLUMNS = [
   { key: "alerts", label: "Alerts" },
 ];
 
+/** Entity ids by the node whose name prefixes their object id (the longest such node), in one pass. */
+function byNode(ids, nodes) {
+  const longestFirst = [...nodes].sort((a, b) => b.length - a.length);
+  const groups = new Map(nodes.map((node) => [node, []]));
+  for (const id of ids) {
+    const object = id.slice(id.indexOf(".") + 1);
+    const node = longestFirst.find((candidate) => object.startsWith(`${candidate}_`));
+    if (node) groups.get(node).push(id);
+  }
+  return groups;
+}
+
 /** The figures of one node, read from the store's live states by the entity ids system_info and docker give. */
-function nodeFigures(store, node) {
+function nodeFigures(store, node, ids) {
   const state = (id) => store.entities.get(id);
   const value = (id) => numeric(state(id)?.state);
   const prefix = `${node}_`;
-  const ids = [...store.entities.keys()];
   const mine = (domain, test) => ids.filter((id) => id.startsWith(`${domain}.${prefix}`) && test(id.slice(domain.length + 1 + prefix.length)));
   const disks = mine("sensor", (rest) => /^disk_.+_percent$/.test(rest));
   const busiest = disks.reduce((best, id) => ((value(id) ?? -1) > (value(best) ?? -1) ? id : best), disks[0] || null);
@@ -38,7 +49,7 @@ function nodeFigures(store, node) {
   const checks = mine("binary_sensor", (rest) => rest.startsWith("check_"));
   const up = checks.filter((id) => state(id)?.state === "on").length;
   const alerts = [...store.entities.entries()].filter(([id, s]) => id.startsWith("binary_sensor.alert_") && s.state === "on"
-    && (s.attributes?.entities || []).some((watched) => watched.split(".")[1]?.startsWith(prefix)));
+    && (s.attributes?.entities || []).some((watched) => watched.slice(watched.indexOf(".") + 1).startsWith(prefix)));
   return {
     node,
     offline: cpu?.state === UNAVAILABLE,
@@ -81,14 +92,15 @@ export class FleetView {
     this._rows = new Map(); // node -> row
   }
 
-  /** Every node: the roots of the device registry's via_device chains that have entities. */
+  /** Every node (the roots of the device registry's via_device chains) that has entities, with their ids. */
   nodes() {
     const found = new Set();
     for (const device of this.store.devices.values()) {
       if (!device.via_device_id) found.add(device.id);
     }
     if (this.store.node) found.add(this.store.node);
-    return [...found].filter((node) => [...this.store.entities.keys()].some((id) => id.split(".")[1]?.startsWith(`${node}_`)));
+    const groups = byNode([...this.store.entities.keys()], [...found]);
+    return [...groups].filter(([, ids]) => ids.length);
   }
 
   render() {
@@ -125,7 +137,7 @@ export class FleetView {
   }
 
   _paint() {
-    const figures = this.nodes().map((node) => nodeFigures(this.store, node))
+    const figures = this.nodes().map(([node, ids]) => nodeFigures(this.store, node, ids))
       .filter((f) => !this.text || f.node.toLowerCase().includes(this.text));
     const { key, descending } = this.sort;
     const sortValue = (f) => (key === "node" ? f.node : key === "checks" ? f.checksTotal - f.checksUp : f[key] ?? -1);
