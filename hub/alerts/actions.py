@@ -1,12 +1,14 @@
-"""`ActionRunner`: an alert's webhooks (JSON, ntfy, Gotify), Apprise notifications, MQTT publishes and service
-calls, retried."""
+"""`ActionRunner`: an alert's webhooks (JSON; ntfy and Gotify through Apprise), Apprise notifications, MQTT
+publishes and service calls, retried."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
+from urllib.parse import quote, urlencode, urlsplit
 
 import aiohttp
 
@@ -16,7 +18,7 @@ from hub.core import Core, HubError, clock
 
 from .templates import render
 
-__all__ = ["ATTEMPTS", "ActionFailed", "ActionRunner"]
+__all__ = ["ATTEMPTS", "ActionFailed", "ActionRunner", "apprise_url_of"]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -95,51 +97,65 @@ class ActionRunner:
     async def _webhook(self, action: WebhookAction, fields: Mapping[str, Any], message: str) -> None:
         text = render(action.message, fields) if action.message is not None else message
         title = render(action.title, fields)
-        url, headers, body = _request(action, fields, title, text)
+        if action.format != "json":  # ntfy and Gotify: Apprise speaks both (apprise_url_of says how)
+            await _deliver(apprise_url_of(action, fields["status"]), title, text, fields["status"], action.timeout)
+            return
+        token = action.token.reveal() if action.token is not None else None
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
         timeout = aiohttp.ClientTimeout(total=action.timeout.total_seconds())
+        body = {**fields, "title": title, "message": text}
         try:
-            async with self._session.post(url, headers=headers, timeout=timeout, **body) as response:
+            async with self._session.post(action.webhook, headers=headers, timeout=timeout, json=body) as response:
                 if response.status >= 400:
                     raise ActionFailed(f"HTTP {response.status} from the webhook")
         except aiohttp.ClientError as err:
             raise ActionFailed(f"webhook unreachable: {type(err).__name__}") from err
 
 
-def _request(
-    action: WebhookAction, fields: Mapping[str, Any], title: str, text: str
-) -> tuple[str, dict[str, str], dict[str, Any]]:
-    """URL, headers and body keyword for each format; tokens go in headers, never in logged text."""
-    token = action.token.reveal() if action.token is not None else None
+def apprise_url_of(action: WebhookAction, status: str) -> str:
+    """The Apprise URL of an ntfy or Gotify webhook: ntfy's topic is the URL's last path segment, its token a
+    bearer token, firing tagged `rotating_light` and at high priority; Gotify's endpoint is its `/message`, the
+    token its app token, firing at priority 8 (high) and clearing at 3 (moderate)."""
+    url = urlsplit(action.webhook)
+    secure = "s" if url.scheme == "https" else ""
+    host = url.netloc
+    token = quote(action.token.reveal(), safe="") if action.token is not None else ""
+    firing = status == "firing"
     if action.format == "ntfy":
-        headers = {"Title": title, "Tags": "rotating_light" if fields["status"] == "firing" else "white_check_mark"}
+        base, _, topic = url.path.rstrip("/").rpartition("/")
+        query = {
+            "tags": "rotating_light" if firing else "white_check_mark",
+            "priority": "high" if firing else "default",
+        }
         if token:
-            headers["Authorization"] = f"Bearer {token}"
-        return action.webhook, headers, {"data": text.encode()}
-    if action.format == "gotify":
-        headers = {"X-Gotify-Key": token} if token else {}
-        priority = 8 if fields["status"] == "firing" else 4
-        return action.webhook, headers, {"json": {"title": title, "message": text, "priority": priority}}
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return action.webhook, headers, {"json": {**fields, "title": title, "message": text}}
+            query["token"] = token
+        return f"ntfy{secure}://{host}{base}/{topic}?{urlencode(query)}"
+    base = url.path.rstrip("/").removesuffix("/message")
+    priority = "high" if firing else "moderate"
+    return f"gotify{secure}://{host}{base}/{token}?priority={priority}"
 
 
-async def _apprise(action: AppriseAction, fields: Mapping[str, Any], message: str) -> None:
+async def _deliver(url: str, title: str, text: str, status: str, allowed: timedelta) -> None:
     """Deliver through Apprise, imported on first use (a sixth of a second of imports a hub without it skips).
-    Apprise runs its blocking senders in its own threads; the URL is logged only by scheme."""
+    Apprise runs its blocking senders in its own threads; callers name the URL only by its scheme."""
     import apprise
 
     notifier = apprise.Apprise()
-    if not notifier.add(action.apprise.reveal()):
-        raise ActionFailed(f"Apprise knows no service {_scheme(action)}:// (or its URL is incomplete)")
-    kind = apprise.NotifyType.FAILURE if fields["status"] == "firing" else apprise.NotifyType.SUCCESS
-    text = render(action.message, fields) if action.message is not None else message
+    if not notifier.add(url):
+        raise ActionFailed(f"Apprise knows no service {url.partition('://')[0]}:// (or its URL is incomplete)")
+    kind = apprise.NotifyType.FAILURE if status == "firing" else apprise.NotifyType.SUCCESS
     try:
-        async with asyncio.timeout(action.timeout.total_seconds()):
-            delivered = await notifier.async_notify(body=text, title=render(action.title, fields), notify_type=kind)
+        async with asyncio.timeout(allowed.total_seconds()):
+            delivered = await notifier.async_notify(body=text, title=title, notify_type=kind)
     except TimeoutError as err:
-        raise ActionFailed(f"no answer within {action.timeout.total_seconds():g}s") from err
+        raise ActionFailed(f"no answer within {allowed.total_seconds():g}s") from err
     if not delivered:
         raise ActionFailed("Apprise could not deliver it (its log says why)")
+
+
+async def _apprise(action: AppriseAction, fields: Mapping[str, Any], message: str) -> None:
+    text = render(action.message, fields) if action.message is not None else message
+    await _deliver(action.apprise.reveal(), render(action.title, fields), text, fields["status"], action.timeout)
 
 
 def _scheme(action: AppriseAction) -> str:

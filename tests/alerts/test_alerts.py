@@ -197,7 +197,9 @@ async def test_failing_webhook_is_retried_and_never_blocks_the_bus(
 ) -> None:
     rec, url = receiver
     rec.status = 500
-    hot = rule(name="hot", entity_id="sensor.nas_cpu", above=80, on_fire=[{"webhook": url, "format": "ntfy"}])
+    hot = rule(
+        name="hot", entity_id="sensor.nas_cpu", above=80, on_fire=[{"webhook": f"{url}alerts", "format": "ntfy"}]
+    )
     async with AlertEngine(core, [hot], DEVICE).lifespan() as engine:
         core.states.set("sensor.nas_cpu", "90")
         for attempt in range(1, ATTEMPTS + 1):
@@ -230,12 +232,14 @@ async def test_ntfy_and_gotify_formats(core: Core, fake_clock: FakeClock, receiv
     async with AlertEngine(core, [hot], DEVICE).lifespan():
         core.states.set("sensor.nas_cpu", "90", {"friendly_name": "nas CPU", "unit_of_measurement": "%"})
         await settle(rec, 2)
+    # Both go through Apprise, which speaks each server's own API: ntfy's JSON publish (at its root, the topic in
+    # the body) and Gotify's /message.
     by_path = {r["path"]: r for r in rec.requests}
-    ntfy = by_path["/ntfy"]
-    assert ntfy["body"] == b"nas CPU at 90 % on nas"
-    assert ntfy["headers"]["Title"] == "hot firing"
+    ntfy = by_path["/"]
+    assert json.loads(ntfy["body"]) == {"topic": "ntfy", "title": "hot firing", "message": "nas CPU at 90 % on nas"}
+    assert (ntfy["headers"]["X-Tags"], ntfy["headers"]["X-Priority"]) == ("rotating_light", "high")
     assert ntfy["headers"]["Authorization"] == "Bearer tk1"
-    gotify = by_path["/gotify"]
+    gotify = by_path["/gotify/message"]
     assert gotify["headers"]["X-Gotify-Key"] == "tk2"
     assert json.loads(gotify["body"]) == {"title": "hot firing", "message": "nas CPU at 90 % on nas", "priority": 8}
 
