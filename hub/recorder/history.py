@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from .database import Database
+from .queries import chunks, marks, states_at
 from .statistics import StatisticsReader
 from .uptime import UptimeReader
 
@@ -75,14 +76,6 @@ def _iso_many(timestamps: Iterable[float]) -> list[str]:
     return formatted
 
 
-_SPARK_CHUNK: Final = 500
-"""Statistics per query: well under every database's limit of bound parameters."""
-
-
-def _marks(count: int) -> str:
-    return ", ".join("?" * count)
-
-
 class History:
     """Reads states committed by the writer; implements `hub.control.HistoryReader`."""
 
@@ -141,8 +134,7 @@ class History:
         found: dict[str, list[list[float]]] = {}
         names = {ids[entity_id]: entity_id for entity_id in wanted}
         metadata = list(names)
-        for index in range(0, len(metadata), _SPARK_CHUNK):
-            chunk = metadata[index : index + _SPARK_CHUNK]
+        for chunk in chunks(metadata):
             rows = await self._db.fetch(
                 "SELECT metadata_id, start_ts, mean FROM statistics_short_term"
                 f" WHERE metadata_id IN ({', '.join('?' * len(chunk))}) AND start_ts >= ? AND start_ts < ?"
@@ -162,14 +154,14 @@ class History:
         ids = [metadata_id for _, metadata_id in wanted]
         sql = (
             "SELECT metadata_id, state, attributes_id, last_changed_ts, last_updated_ts FROM states"
-            f" WHERE metadata_id IN ({_marks(len(ids))}) AND last_updated_ts > ? AND last_updated_ts < ?"
+            f" WHERE metadata_id IN ({marks(len(ids))}) AND last_updated_ts > ? AND last_updated_ts < ?"
         )
         params: list[Any] = [*ids, start_ts, end_ts]
         if significant_only:
             # A row whose state did not change has last_changed_ts set; keep it only in significant domains.
             always = [metadata_id for entity_id, metadata_id in wanted if _domain(entity_id) in _SIGNIFICANT_DOMAINS]
             sql += " AND (last_changed_ts IS NULL"
-            sql += f" OR metadata_id IN ({_marks(len(always))}))" if always else ")"
+            sql += f" OR metadata_id IN ({marks(len(always))}))" if always else ")"
             params.extend(always)
         sql += " ORDER BY metadata_id, last_updated_ts, state_id"
         return [tuple(row) for row in await self._db.fetch(sql, params)]
@@ -177,13 +169,7 @@ class History:
     async def _initial_states(self, wanted: list[tuple[str, int]], start_ts: float) -> list[_Row]:
         """Each entity's state at `start`, stamped with `start` as HA does (its row may be much older)."""
         ids = [metadata_id for _, metadata_id in wanted]
-        sql = (
-            "SELECT s.metadata_id, s.state, s.attributes_id FROM states_meta m"
-            " JOIN states s ON s.state_id = (SELECT i.state_id FROM states i WHERE i.metadata_id = m.metadata_id"
-            " AND i.last_updated_ts <= ? ORDER BY i.last_updated_ts DESC, i.state_id DESC LIMIT 1)"
-            f" WHERE m.metadata_id IN ({_marks(len(ids))})"
-        )
-        rows = await self._db.fetch(sql, [start_ts, *ids])
+        rows = await states_at(self._db.fetch, ids, start_ts, inclusive=True)
         return [(row[0], row[1], row[2], None, start_ts) for row in rows if row[1] is not None]
 
     async def _attributes(self, attribute_ids: set[int]) -> dict[int, dict[str, Any]]:
@@ -191,7 +177,7 @@ class History:
         if not attribute_ids:
             return {}
         ids = sorted(attribute_ids)
-        sql = f"SELECT attributes_id, shared_attrs FROM state_attributes WHERE attributes_id IN ({_marks(len(ids))})"
+        sql = f"SELECT attributes_id, shared_attrs FROM state_attributes WHERE attributes_id IN ({marks(len(ids))})"
         return {row[0]: json.loads(row[1]) for row in await self._db.fetch(sql, ids)}
 
 

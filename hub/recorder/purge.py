@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Final
 
 from .database import Database
+from .queries import marks
 from .restore import LATEST_STATE_IDS
 
 __all__ = ["PURGE_BATCH", "PurgeResult", "purge"]
@@ -31,10 +32,6 @@ class PurgeResult:
     attributes: int = 0
     event_data: int = 0
     statistics: int = 0
-
-
-def _marks(count: int) -> str:
-    return ", ".join("?" * count)
 
 
 async def purge(
@@ -96,7 +93,7 @@ async def _delete_old_states(db: Database, lock: asyncio.Lock, cutoff: float, ke
             doomed = [row_id for row_id in ids if row_id not in keep]
             if doomed:
                 async with lock, db.transaction() as session:
-                    sql = f"DELETE FROM states WHERE state_id IN ({_marks(len(doomed))})"
+                    sql = f"DELETE FROM states WHERE state_id IN ({marks(len(doomed))})"
                     await session.execute_many(sql, [doomed])
                 deleted += len(doomed)
             if len(ids) < PURGE_BATCH:
@@ -119,7 +116,7 @@ async def _delete_old(
         doomed = [row_id for row_id in ids if row_id not in keep]
         if doomed:
             async with lock, db.transaction() as session:
-                await session.execute_many(f"DELETE FROM {table} WHERE {key} IN ({_marks(len(doomed))})", [doomed])
+                await session.execute_many(f"DELETE FROM {table} WHERE {key} IN ({marks(len(doomed))})", [doomed])
             deleted += len(doomed)
         if len(ids) < PURGE_BATCH:
             return deleted
@@ -151,7 +148,7 @@ async def _delete_orphan_attributes(db: Database, lock: asyncio.Lock, forget: Ca
             batch = [row_id for row_id in doomed[:PURGE_BATCH] if row_id not in used]
             if batch:
                 await session.execute_many(
-                    f"DELETE FROM state_attributes WHERE attributes_id IN ({_marks(len(batch))})", [batch]
+                    f"DELETE FROM state_attributes WHERE attributes_id IN ({marks(len(batch))})", [batch]
                 )
                 forget()
         deleted += len(batch)
@@ -176,7 +173,7 @@ async def _delete_orphans(
                 )
             ]
             if ids:
-                await session.execute_many(f"DELETE FROM {table} WHERE {key} IN ({_marks(len(ids))})", [ids])
+                await session.execute_many(f"DELETE FROM {table} WHERE {key} IN ({marks(len(ids))})", [ids])
                 forget()
         deleted += len(ids)
         if len(ids) < PURGE_BATCH:

@@ -12,6 +12,7 @@ from typing import Any, Final
 from hub.core import Core
 
 from .database import Database, Session
+from .queries import chunks, marks, states_at
 
 __all__ = ["PERIODS", "SHORT_TERM", "Source", "StatisticsCompiler", "StatisticsReader", "sources"]
 
@@ -133,29 +134,18 @@ class StatisticsCompiler:
 
 _Point = tuple[float, str | None, Any]
 """since, state, attributes_id: the state at the period's start (stamped with it), then each row within."""
-_CHUNK: Final = 500
-"""Entities per query: well under every database's limit of bound parameters."""
 
 
 async def _points(session: Session, metadata_ids: list[int], start: float) -> dict[int, list[_Point]]:
     """Per entity, its state as the period starts and every row within the period, oldest first."""
     end = start + SHORT_TERM
     found: dict[int, list[_Point]] = {}
-    for index in range(0, len(metadata_ids), _CHUNK):
-        chunk = metadata_ids[index : index + _CHUNK]
-        marks = ", ".join("?" * len(chunk))
-        before = await session.fetch(
-            "SELECT s.metadata_id, s.state, s.attributes_id FROM states_meta m"
-            " JOIN states s ON s.state_id = (SELECT i.state_id FROM states i WHERE i.metadata_id = m.metadata_id"
-            " AND i.last_updated_ts < ? ORDER BY i.last_updated_ts DESC, i.state_id DESC LIMIT 1)"
-            f" WHERE m.metadata_id IN ({marks})",
-            [start, *chunk],
-        )
-        for metadata_id, state, attributes_id in before:
-            found.setdefault(int(metadata_id), []).append((start, state, attributes_id))
+    for metadata_id, state, attributes_id in await states_at(session.fetch, metadata_ids, start, inclusive=False):
+        found.setdefault(metadata_id, []).append((start, state, attributes_id))
+    for chunk in chunks(metadata_ids):
         during = await session.fetch(
             "SELECT metadata_id, state, attributes_id, last_updated_ts FROM states"
-            f" WHERE metadata_id IN ({marks}) AND last_updated_ts >= ? AND last_updated_ts < ?"
+            f" WHERE metadata_id IN ({marks(len(chunk))}) AND last_updated_ts >= ? AND last_updated_ts < ?"
             " ORDER BY metadata_id, last_updated_ts, state_id",
             [*chunk, start, end],
         )

@@ -12,16 +12,15 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 
 from .database import Database
+from .queries import chunks, marks, states_at
 
 __all__ = ["Outage", "Uptime", "UptimeReader"]
 
 _HOUR: Final = 3600.0
 _ON_OFF: Final = {"on": 1.0, "off": 0.0}
-_CHUNK: Final = 500
-"""Entities per query: well under every database's limit of bound parameters."""
 MAX_OUTAGES: Final = 50
 
 
@@ -58,7 +57,6 @@ class Uptime:
         }
 
 
-_T = TypeVar("_T")
 _Segment = tuple[float, float, float]
 """start, end, share of that time up (0..1)."""
 
@@ -103,9 +101,9 @@ class UptimeReader:
 
     async def _metadata_ids(self, entity_ids: Sequence[str]) -> dict[str, int]:
         found: dict[str, int] = {}
-        for chunk in _chunks(entity_ids):
+        for chunk in chunks(entity_ids):
             rows = await self._db.fetch(
-                f"SELECT entity_id, metadata_id FROM states_meta WHERE entity_id IN ({_marks(len(chunk))})", chunk
+                f"SELECT entity_id, metadata_id FROM states_meta WHERE entity_id IN ({marks(len(chunk))})", chunk
             )
             found.update({row[0]: int(row[1]) for row in rows})
         return found
@@ -118,11 +116,11 @@ class UptimeReader:
 
     async def _hourly(self, entity_ids: Sequence[str], since: float, until: float) -> dict[str, list[_Segment]]:
         found: dict[str, list[_Segment]] = {}
-        for chunk in _chunks(entity_ids):
+        for chunk in chunks(entity_ids):
             rows = await self._db.fetch(
                 "SELECT m.statistic_id, s.start_ts, s.mean FROM statistics s"
                 " JOIN statistics_meta m ON m.id = s.metadata_id"
-                f" WHERE m.statistic_id IN ({_marks(len(chunk))}) AND s.start_ts >= ? AND s.start_ts < ?"
+                f" WHERE m.statistic_id IN ({marks(len(chunk))}) AND s.start_ts >= ? AND s.start_ts < ?"
                 " ORDER BY s.start_ts",
                 [*chunk, since // _HOUR * _HOUR, until],
             )
@@ -134,20 +132,13 @@ class UptimeReader:
     async def _rows(self, metadata_ids: list[int], since: float) -> dict[int, list[tuple[float, str, int | None]]]:
         """Each sensor's state at `since` (stamped `since`) and every row after, oldest first."""
         found: dict[int, list[tuple[float, str, int | None]]] = {}
-        for chunk in _chunks(metadata_ids):
-            marks = _marks(len(chunk))
-            initial = await self._db.fetch(
-                "SELECT s.metadata_id, s.state, s.attributes_id FROM states_meta m"
-                " JOIN states s ON s.state_id = (SELECT i.state_id FROM states i WHERE i.metadata_id = m.metadata_id"
-                " AND i.last_updated_ts <= ? ORDER BY i.last_updated_ts DESC, i.state_id DESC LIMIT 1)"
-                f" WHERE m.metadata_id IN ({marks})",
-                [since, *chunk],
-            )
-            for metadata_id, state, attributes_id in initial:
-                found.setdefault(int(metadata_id), []).append((since, state, attributes_id))
+        for metadata_id, state, attributes_id in await states_at(self._db.fetch, metadata_ids, since, inclusive=True):
+            found.setdefault(metadata_id, []).append((since, state if state is not None else "", attributes_id))
+        for chunk in chunks(metadata_ids):
             later = await self._db.fetch(
                 "SELECT metadata_id, last_updated_ts, state, attributes_id FROM states"
-                f" WHERE metadata_id IN ({marks}) AND last_updated_ts > ? ORDER BY last_updated_ts, state_id",
+                f" WHERE metadata_id IN ({marks(len(chunk))}) AND last_updated_ts > ?"
+                " ORDER BY last_updated_ts, state_id",
                 [*chunk, since],
             )
             for metadata_id, updated, state, attributes_id in later:
@@ -157,10 +148,10 @@ class UptimeReader:
     async def _reasons(self, attribute_ids: set[int]) -> dict[int, str | None]:
         """The `reason` attribute of each attributes row (deduplicated: few rows)."""
         found: dict[int, str | None] = {}
-        for chunk in _chunks(sorted(attribute_ids)):
+        for chunk in chunks(sorted(attribute_ids)):
             rows = await self._db.fetch(
                 "SELECT attributes_id, shared_attrs FROM state_attributes"
-                f" WHERE attributes_id IN ({_marks(len(chunk))})",
+                f" WHERE attributes_id IN ({marks(len(chunk))})",
                 chunk,
             )
             for attributes_id, shared in rows:
@@ -211,12 +202,3 @@ def _outages(
 
 def _iso(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, UTC).isoformat()
-
-
-def _marks(count: int) -> str:
-    return ", ".join("?" * count)
-
-
-def _chunks(items: Sequence[_T]) -> Iterable[Sequence[_T]]:
-    for index in range(0, len(items), _CHUNK):
-        yield items[index : index + _CHUNK]
