@@ -100,7 +100,7 @@ async def test_fleet_overview(browser: Browser, central: tuple[Hub, str, str, Fl
 
 
 async def test_node_page(browser: Browser, central: tuple[Hub, str, str, Fleet]) -> None:
-    _, url, token, _ = central
+    _, url, token, fleet = central
     page = await _page(browser, DESKTOP)
     await _login(page, url, token)
     await page.locator('tr.fleet-row[data-node="n4"] a.check-link').click()
@@ -114,6 +114,8 @@ async def test_node_page(browser: Browser, central: tuple[Hub, str, str, Fleet])
     await expect(containers.first).to_contain_text("app0")
     await expect(containers.first).to_contain_text("running")
     await expect(containers.first).to_contain_text("0.5 %")
+    fleet.cores["n4"].states.set("sensor.n4_docker_app0_cpu", "7.5", {"unit_of_measurement": "%"})
+    await expect(containers.first).to_contain_text("7.5 %", timeout=5000)  # live, over MQTT and the WebSocket
     await page.get_by_role("tab", name="7 d").click()
     await expect(page.locator('.tab[aria-selected="true"]')).to_have_text("7 d")
     await _assert_reads_clean(page)
