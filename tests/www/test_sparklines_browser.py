@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
 
 import aiohttp
@@ -15,6 +15,7 @@ import pytest_asyncio
 from playwright.async_api import Browser, expect
 
 from hub.core import clock
+from tests.fixtures.eventually import eventually
 from tests.www.dashboard_lab import LAB, DashboardHub, running_hub
 from tests.www.test_dashboard_browser import DESKTOP, Requests, _close_contexts, _page, browser
 
@@ -22,6 +23,10 @@ __all__ = ["_close_contexts", "browser"]  # fixtures shared with the dashboard's
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 MEANS = [10.0, 12.5, 15.0, 11.0, 30.0, 28.0, 26.5, 20.0, 18.0, 17.5, 16.0, 14.0]
+
+
+async def _equals(value: Awaitable[int], expected: int) -> bool:
+    return await value == expected
 
 
 def _seed_means(db: Path, entity_id: str) -> None:
@@ -68,14 +73,11 @@ async def test_card_rows_draw_their_hour_and_stay_live(browser: Browser, lab: Da
     assert drawn.count("L") == len(MEANS) - 1  # the twelve means of the hour
     LAB.cpu = 44.0
     await lab.hub.poll_now("lab")
-    drawn_now = drawn
-    for _ in range(50):
-        drawn_now = await cpu.get_attribute("d")
-        if drawn_now is not None and drawn_now.count("L") == len(MEANS):
-            break
-        await asyncio.sleep(0.1)
-    assert drawn_now is not None
-    assert drawn_now.count("L") == len(MEANS)  # the live value joined the line
+
+    async def segments() -> int:
+        return (await cpu.get_attribute("d") or "").count("L")
+
+    await eventually(lambda: _equals(segments(), len(MEANS)), 5, "the live value joining the line")
     sparkline_requests = [u for u in requests.urls if "/api/hub/sparklines" in u]
     assert len(sparkline_requests) == 1  # one request for every row of every card
     assert len([u for u in requests.urls if "/api/history/period" in u]) == 1  # and one for the fleet's table
