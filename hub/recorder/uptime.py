@@ -59,6 +59,21 @@ class Uptime:
 
 _Segment = tuple[float, float, float]
 """start, end, share of that time up (0..1)."""
+_DAY: Final = 86400.0
+_HOURLY: Final = " FROM statistics s JOIN statistics_meta m ON m.id = s.metadata_id"
+_WINDOW_SUMS: Final = (
+    "SUM(CASE WHEN s.start_ts >= ? THEN s.mean ELSE 0 END), SUM(CASE WHEN s.start_ts >= ? THEN 1 ELSE 0 END)"
+)
+"""Per window: the up share summed over its whole hours, and how many hours those are."""
+_NOTHING: Final = (0.0, 0.0)
+
+
+@dataclass(slots=True)
+class _Hours:
+    """What the hourly statistics say of one sensor: (known, up) seconds per window and per bar index."""
+
+    windows: dict[str, tuple[float, float]] = field(default_factory=dict)
+    bars: dict[int, tuple[float, float]] = field(default_factory=dict)
 
 
 class UptimeReader:
@@ -80,24 +95,90 @@ class UptimeReader:
         since = min([end - seconds for seconds in windows.values()] + list(bar_starts) + [end])
         metadata = await self._metadata_ids(entity_ids)
         tail_from = await self._compiled_until()
-        hourly = await self._hourly(entity_ids, since, tail_from)
+        starts = {name: end - seconds for name, seconds in windows.items()}
+        compiled = await self._compiled(entity_ids, starts, bar_starts, tail_from)
         rows = await self._rows(list(metadata.values()), since)
         reasons = await self._reasons({row[2] for per in rows.values() for row in per if row[2] is not None})
         found: dict[str, Uptime] = {}
         bounds = [*zip(bar_starts, [*bar_starts[1:], end], strict=True)]
         for entity_id in entity_ids:
             changes = rows.get(metadata.get(entity_id, -1), [])
-            compiled = hourly.get(entity_id, [])
+            hours = compiled.get(entity_id)
             # A sensor with no hourly rows yet (new, or recorded before binary sensors had statistics) is read
             # from its states alone.
-            raw_from = max(since, tail_from) if compiled else since
-            segments = compiled + _raw_segments(changes, raw_from, end)
+            raw = _raw_segments(changes, max(since, tail_from) if hours else since, end)
+            window_parts = hours.windows if hours else {}
+            bar_parts = hours.bars if hours else {}
             found[entity_id] = Uptime(
-                windows={name: _share(segments, end - seconds, end) for name, seconds in windows.items()},
-                bars=[_share(segments, start, stop) for start, stop in bounds],
+                windows={
+                    name: _percent(window_parts.get(name, _NOTHING), _overlap(raw, start, end))
+                    for name, start in starts.items()
+                },
+                bars=[
+                    _percent(bar_parts.get(index, _NOTHING), _overlap(raw, start, stop))
+                    for index, (start, stop) in enumerate(bounds)
+                ],
                 outages=_outages(changes, since, reasons)[:MAX_OUTAGES],
             )
         return found
+
+    async def _compiled(
+        self, entity_ids: Sequence[str], starts: Mapping[str, float], bar_starts: Sequence[float], until: float
+    ) -> dict[str, _Hours]:
+        """Known and up seconds from the hourly statistics before `until`, summed by the database per window and
+        per bar: 30 days of 1,000 checks are 720,000 hourly rows, and these queries return a few per check."""
+        found: dict[str, _Hours] = {}
+        for chunk in chunks(entity_ids):
+            await self._window_hours(found, chunk, starts, until)
+            await self._bar_hours(found, chunk, bar_starts, until)
+        return found
+
+    async def _window_hours(
+        self, found: dict[str, _Hours], chunk: Sequence[str], starts: Mapping[str, float], until: float
+    ) -> None:
+        """The hours wholly inside each window, then the hour each window begins within, for its part in it."""
+        full_from = [-(-start // _HOUR) * _HOUR for start in starts.values()]
+        sums = ", ".join(_WINDOW_SUMS for _ in starts)
+        rows = await self._db.fetch(
+            f"SELECT m.statistic_id, {sums}{_HOURLY}{_among(chunk)} AND s.start_ts >= ? AND s.start_ts < ?"
+            " GROUP BY m.statistic_id",
+            [*(edge for start in full_from for edge in (start, start)), *chunk, min(full_from), until],
+        )
+        for entity_id, *columns in rows:
+            hours = found.setdefault(entity_id, _Hours())
+            for index, name in enumerate(starts):
+                up, count = float(columns[2 * index] or 0), float(columns[2 * index + 1] or 0)
+                hours.windows[name] = (count * _HOUR, up * _HOUR)
+        edges = {name: start // _HOUR * _HOUR for name, start in starts.items() if start % _HOUR}
+        wanted = sorted({edge for edge in edges.values() if edge < until})
+        if not wanted:
+            return
+        rows = await self._db.fetch(
+            f"SELECT m.statistic_id, s.start_ts, s.mean{_HOURLY}{_among(chunk)}"
+            f" AND s.start_ts IN ({marks(len(wanted))})",
+            [*chunk, *wanted],
+        )
+        for entity_id, hour, mean in rows:
+            hours = found.setdefault(entity_id, _Hours())
+            for name, edge in edges.items():
+                if float(hour) == edge:
+                    inside = edge + _HOUR - starts[name]
+                    known, up = hours.windows.get(name, _NOTHING)
+                    hours.windows[name] = (known + inside, up + inside * float(mean))
+
+    async def _bar_hours(
+        self, found: dict[str, _Hours], chunk: Sequence[str], bar_starts: Sequence[float], until: float
+    ) -> None:
+        """The hours of each bar (bars are whole UTC days or hours, so integer division finds a row's bar)."""
+        period = int(bar_starts[1] - bar_starts[0]) if len(bar_starts) > 1 else int(_DAY)
+        rows = await self._db.fetch(
+            f"SELECT m.statistic_id, CAST(s.start_ts AS BIGINT) / ?, SUM(s.mean), COUNT(s.mean){_HOURLY}"
+            f"{_among(chunk)} AND s.start_ts >= ? AND s.start_ts < ? GROUP BY 1, 2",
+            [period, *chunk, bar_starts[0], until],
+        )
+        for entity_id, bucket, up, count in rows:
+            index = int((int(bucket) * period - bar_starts[0]) // period)
+            found.setdefault(entity_id, _Hours()).bars[index] = (float(count) * _HOUR, float(up) * _HOUR)
 
     async def _metadata_ids(self, entity_ids: Sequence[str]) -> dict[str, int]:
         found: dict[str, int] = {}
@@ -113,21 +194,6 @@ class UptimeReader:
         rows = await self._db.fetch("SELECT MAX(start_ts) FROM statistics_runs")
         last = rows[0][0] if rows else None
         return 0.0 if last is None else (float(last) + 300.0) // _HOUR * _HOUR
-
-    async def _hourly(self, entity_ids: Sequence[str], since: float, until: float) -> dict[str, list[_Segment]]:
-        found: dict[str, list[_Segment]] = {}
-        for chunk in chunks(entity_ids):
-            rows = await self._db.fetch(
-                "SELECT m.statistic_id, s.start_ts, s.mean FROM statistics s"
-                " JOIN statistics_meta m ON m.id = s.metadata_id"
-                f" WHERE m.statistic_id IN ({marks(len(chunk))}) AND s.start_ts >= ? AND s.start_ts < ?"
-                " ORDER BY s.start_ts",
-                [*chunk, since // _HOUR * _HOUR, until],
-            )
-            for entity_id, start, mean in rows:
-                if mean is not None:
-                    found.setdefault(entity_id, []).append((float(start), float(start) + _HOUR, float(mean)))
-        return found
 
     async def _rows(self, metadata_ids: list[int], since: float) -> dict[int, list[tuple[float, str, int | None]]]:
         """Each sensor's state at `since` (stamped `since`) and every row after, oldest first."""
@@ -160,6 +226,10 @@ class UptimeReader:
         return found
 
 
+def _among(statistic_ids: Sequence[str]) -> str:
+    return f" WHERE m.statistic_id IN ({marks(len(statistic_ids))}) AND s.mean IS NOT NULL"
+
+
 def _raw_segments(changes: list[tuple[float, str, int | None]], since: float, end: float) -> list[_Segment]:
     """Spans between consecutive rows after `since`, each fully up (1) or down (0); unknown states left out."""
     segments: list[_Segment] = []
@@ -172,14 +242,21 @@ def _raw_segments(changes: list[tuple[float, str, int | None]], since: float, en
     return segments
 
 
-def _share(segments: Iterable[_Segment], start: float, end: float) -> float | None:
-    """Percent of the known time between `start` and `end` that was up; None if none of it is known."""
+def _overlap(segments: Iterable[_Segment], start: float, end: float) -> tuple[float, float]:
+    """Known and up seconds of `segments` between `start` and `end`."""
     known = up = 0.0
     for seg_start, seg_end, value in segments:
         overlap = min(seg_end, end) - max(seg_start, start)
         if overlap > 0:
             known += overlap
             up += overlap * value
+    return known, up
+
+
+def _percent(*parts: tuple[float, float]) -> float | None:
+    """Percent of the known time that was up; None if none of it is known."""
+    known = sum(part[0] for part in parts)
+    up = sum(part[1] for part in parts)
     return None if known <= 0 else round(100.0 * up / known, 3)
 
 
