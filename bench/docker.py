@@ -26,7 +26,7 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
-from bench.integration_context import BenchContext
+from bench.support.integration_context import BenchContext
 from integrations.docker import Docker
 from integrations.docker.config import DockerConfig
 from tests.fixtures.dockerd import BUSYBOX_IMAGE, DockerDaemon, _build_context

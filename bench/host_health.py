@@ -32,7 +32,7 @@ from contextlib import AsyncExitStack, ExitStack, asynccontextmanager, contextma
 from pathlib import Path
 from typing import Any
 
-from bench.integration_context import BenchContext
+from bench.support.integration_context import BenchContext
 from hub.integration import Integration
 from integrations.gpu import Gpu
 from integrations.gpu.config import GpuConfig
