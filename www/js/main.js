@@ -67,6 +67,7 @@ class App {
   login(message) {
     document.documentElement.dataset.view = "login";
     loginView(root, { message, onSubmit: (token) => this.connect(token) });
+    registerServiceWorkerSoon();
   }
 
   /** Log in with `token`; returns a message for the login screen when that fails. */
@@ -95,6 +96,7 @@ class App {
     document.title = this.store.node ? `${this.store.node} · homelab-hub` : "homelab-hub";
     this._integrationTimer = setInterval(() => this.loadIntegrations().catch(() => {}), INTEGRATIONS_REFRESH_MS);
     this._route();
+    registerServiceWorkerSoon();
     return null;
   }
 
@@ -250,8 +252,15 @@ class App {
   }
 }
 
-// Installable (manifest, icons) and opening offline: the shell comes from the service worker's cache. Browsers
-// allow service workers on https and on localhost only; elsewhere the dashboard works as a plain page.
-if ("serviceWorker" in navigator && window.isSecureContext) navigator.serviceWorker.register("/sw.js").catch(() => {});
+/** Installable (manifest, icons) and opening offline: the shell comes from the service worker's cache. Registered
+ * when the browser is next idle after the first screen (login or a view) is drawn, so caching the shell never
+ * competes with the first paint. Browsers allow service workers on https and on localhost only; elsewhere the
+ * dashboard works as a plain page. */
+function registerServiceWorkerSoon() {
+  if (!("serviceWorker" in navigator) || !window.isSecureContext) return;
+  const register = () => navigator.serviceWorker.register("/sw.js").catch(() => {});
+  if ("requestIdleCallback" in window) requestIdleCallback(register, { timeout: 3000 });
+  else setTimeout(register, 500);
+}
 
 new App().boot();

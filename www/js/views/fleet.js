@@ -201,7 +201,6 @@ export class FleetView {
     try {
       const byEntity = await this.app.rest.historyMany(HISTORY_FILTER, new Date(start), new Date(end));
       this._series = new Map([...byEntity].map(([id, rows]) => [id, resample(rows, start, end, SPARK_STEPS)]));
-      this.sparkRequests = (this.sparkRequests || 0) + 1;
       this._paint();
     } catch {
       // no recorder: the bars stay, without their lines

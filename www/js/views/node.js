@@ -39,10 +39,10 @@ export class NodeView {
 
   /** Containers: devices connected via this node whose entities are docker's. */
   _containers() {
-    const prefix = `sensor.${this.node}_docker_`;
+    const prefix = `${this.node}_docker_`;
     return [...this.store.devices.values()]
-      .filter((device) => device.via_device_id === this.node && device.id.startsWith(`${this.node}_docker_`))
-      .map((device) => ({ device, name: device.id.slice(`${this.node}_docker_`.length), prefix }))
+      .filter((device) => device.via_device_id === this.node && device.id.startsWith(prefix))
+      .map((device) => ({ device, name: device.id.slice(prefix.length) }))
       .sort((a, b) => a.name.localeCompare(b.name));
   }
 

@@ -191,7 +191,12 @@ export class Overview {
   }
 
   _drawSpark(entry) {
-    const values = this._series.get(entry.facts.id) || [];
+    const values = this._series.get(entry.facts.id);
+    // Rows with nothing to draw get no element: a fleet's first paint has thousands of rows and no history yet.
+    if (!values || values.length < 2) {
+      if (entry.spark.firstChild) entry.spark.replaceChildren();
+      return;
+    }
     entry.spark.replaceChildren(sparkline(values, `${entry.facts.name}, last hour`));
   }
 
