@@ -27,6 +27,7 @@ from tests.fixtures.process import ServerProcess
 from tests.www.dashboard_lab import running_hub
 from tests.www.test_dashboard_browser import (
     DESKTOP,
+    PHONE,
     SCREENSHOTS,
     Requests,
     _assert_reads_clean,
@@ -169,3 +170,30 @@ async def test_time_to_interactive_of_a_50_node_fleet(browser: Browser, tmp_path
         assert timings[0] < 1500
         assert median < 1500
         assert (history, sparklines) == (1, 1)
+
+
+async def test_fleet_on_a_phone(browser: Browser, central: tuple[Hub, str, str, Fleet]) -> None:
+    """A phone keeps node, CPU, memory, disk and alerts, each value under its own heading."""
+    _, url, token, _ = central
+    page = await _page(browser, PHONE)
+    await _login(page, url, token)
+    head = page.locator(".fleet-table thead th")
+    await expect(head.first).to_be_visible()
+    shown = [
+        text
+        for text, visible in zip(
+            await head.all_text_contents(), [await h.is_visible() for h in await head.all()], strict=True
+        )
+        if visible
+    ]
+    assert shown == ["Node", "CPU", "Memory", "Disk", "Alerts"]
+    n7 = page.locator('tr.fleet-row[data-node="n7"] td')
+    cells = [
+        text.strip()
+        for text, visible in zip(
+            await n7.all_inner_texts(), [await c.is_visible() for c in await n7.all()], strict=True
+        )
+        if visible
+    ]
+    assert cells[1:4] == ["52 %", "21 %", "55 %\nroot"]
+    await _assert_reads_clean(page)

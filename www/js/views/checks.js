@@ -122,7 +122,7 @@ export class ChecksView {
       h("div.page-head", h("h2.page-title", "Checks"), h(`p.check-summary.h-${down ? "bad" : "ok"}`, summary),
         listing.recorder ? null : h("p.muted", "No recorder runs: uptime is not kept.")),
       checks.length ? h("div.panel.table-panel", h("table.checks-table",
-        h("thead", h("tr", h("th", "Check"), h("th", "Response (1 h)"), h("th", "Last 90 days"),
+        h("thead", h("tr", h("th", "Check"), h("th", "Response (1 h)"), h("th.check-bars", "Last 90 days"),
           h("th.num", "24 h"), h("th.num", "30 d"), h("th.num", "Certificate"))),
         body)) : null);
   }
