@@ -34,8 +34,8 @@ from hub.config.models import RedisConfig
 from hub.config.validation import Secret
 from hub.core import Core, Event
 from hub.health import HealthRegistry
+from hub.jsonenc import event_json
 from hub.sinks.redis import RedisSink
-from hub.sinks.redis.encoding import event_json
 
 TARGET = 30_000
 YIELD_EVERY = 500

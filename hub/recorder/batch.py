@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from typing import Any, Final
 
 from hub.core import EVENT_STATE_CHANGED, Event, EventOrigin, State
+from hub.jsonenc import dumps
 
 from .database import Database, Session
 
@@ -29,25 +28,9 @@ _INSERT_EVENT: Final = (
 )
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, State):
-        return value.as_dict()
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, set | frozenset | tuple):
-        return list(value)
-    if isinstance(value, Mapping):
-        return dict(value)
-    return str(value)
-
-
-_ENCODER: Final = json.JSONEncoder(separators=(",", ":"), default=_json_default)
-
-
 def dump_json(value: Mapping[str, Any]) -> str:
-    """Compact JSON, the form stored and compared for deduplication."""
-    # A plain dict: json's C encoder takes it directly, while a read-only mapping goes through `default`.
-    return _ENCODER.encode(value if type(value) is dict else dict(value))
+    """Compact JSON, the form stored and compared for deduplication (the hub's one encoder: a NaN is `null`)."""
+    return dumps(value)
 
 
 @dataclass(slots=True)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import UTC, datetime
 from urllib.parse import urlsplit, urlunsplit
 
+import orjson
 import pytest
 
 from hub.core import Core
@@ -52,6 +54,23 @@ async def test_attributes_are_stored_once(db_url: str) -> None:
             '{"unit_of_measurement":"%","friendly_name":"sensor.lab_a"}',
             '{"unit_of_measurement":"%","friendly_name":"sensor.lab_b"}',
         ]
+
+
+async def test_attributes_are_stored_as_strict_json(db_url: str) -> None:
+    """The recorder writes with the hub's one encoder: a NaN reading is `null` (a bare `NaN` is no JSON that Home
+    Assistant's orjson, PostgreSQL's json or a browser reads), a time ISO 8601, text as UTF-8."""
+    core = Core("lab")
+    taken = datetime(2026, 12, 6, 10, 30, tzinfo=UTC)
+    async with running(db_url, core, commit_interval="50ms") as recorder:
+        core.states.set("sensor.lab_probe", "1", {"reading": float("nan"), "taken": taken, "unit_of_measurement": "°C"})
+        await recorder.writer.write_pending()
+        rows = await recorder.db.fetch(
+            "SELECT shared_attrs FROM state_attributes WHERE shared_attrs LIKE ?", ["%reading%"]
+        )
+    assert [row[0] for row in rows] == [
+        '{"reading":null,"taken":"2026-12-06T10:30:00+00:00","unit_of_measurement":"°C"}'
+    ]
+    assert orjson.loads(rows[0][0])["reading"] is None
 
 
 async def test_restore_after_restart(db_url: str) -> None:

@@ -8,7 +8,7 @@ from types import MappingProxyType
 from typing import Any
 
 from hub.core import Context, Core, Event, EventOrigin
-from hub.sinks.redis.encoding import event_json, state_json
+from hub.jsonenc import event_json, state_json
 from hub.sinks.redis.pending import PendingWrites
 
 

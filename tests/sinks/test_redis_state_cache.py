@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from hub.core import Context, Core, Event, State
-from hub.sinks.redis.encoding import event_json, state_json
+from hub.jsonenc import event_json, state_json
 from hub.sinks.redis.state_cache import StateJsonCache
 
 

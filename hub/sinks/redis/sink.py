@@ -22,8 +22,8 @@ from hub.backoff import Backoff
 from hub.config.models import RedisConfig
 from hub.core import MATCH_ALL, Core, Event, clock
 from hub.health import Health
+from hub.jsonenc import event_json
 
-from .encoding import event_json
 from .errors import RedisTimeout, RedisUnavailable
 from .keys import RedisKeys
 from .pending import Batch, PendingWrites

@@ -9,8 +9,7 @@ was encoded three times: as an event's new state, as the next event's old state,
 from __future__ import annotations
 
 from hub.core import State, StateMachine
-
-from .encoding import state_json
+from hub.jsonenc import state_json
 
 __all__ = ["StateJsonCache"]
 
