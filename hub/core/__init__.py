@@ -37,7 +37,6 @@ from .lifecycle import (
 from .registry import EVENT_ENTITY_REGISTRY_UPDATED, EntityRegistry, RegistryEntry
 from .services import ServiceCall, ServiceDescription, ServiceRegistry
 from .states import STATE_UNAVAILABLE, STATE_UNKNOWN, State, StateMachine, split_entity_id, valid_entity_id
-from .tracking import StateChangeCallback, track_state_changes
 
 __all__ = [
     "EVENT_CALL_SERVICE",
@@ -77,7 +76,6 @@ __all__ = [
     "ServiceRegistry",
     "ServiceValidationError",
     "State",
-    "StateChangeCallback",
     "StateMachine",
     "StateValue",
     "Unavailable",
@@ -85,7 +83,6 @@ __all__ = [
     "entity_id_for",
     "slugify",
     "split_entity_id",
-    "track_state_changes",
     "ulid",
     "valid_entity_id",
 ]
