@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import fnmatch
 import logging
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,7 +15,8 @@ import aiohttp
 
 from hub.config.models.alerts import AlertRule
 from hub.control import UnknownAlert
-from hub.core import EVENT_STATE_CHANGED, Core, DeviceInfo, Event, RegistryEntry, State, clock
+from hub.core import EVENT_STATE_CHANGED, Core, DeviceInfo, EntityDescription, EntityDetails, Event, State, clock
+from hub.snapshot_writer import SnapshotWriter
 
 from .actions import ActionRunner
 from .templates import render
@@ -56,8 +57,10 @@ class AlertEngine:
 
     def __init__(self, core: Core, rules: Iterable[AlertRule], device: DeviceInfo) -> None:
         self._core = core
-        self._device = device
         self._rules = [_RuleState(rule, f"binary_sensor.alert_{rule.name}", {}) for rule in rules]
+        self._writer = SnapshotWriter(
+            core, integration_id="alert", domain="alert", descriptions=(ALERT,), default_device=device
+        )
         self._wake = asyncio.Event()
         self._runner: ActionRunner | None = None
 
@@ -66,7 +69,6 @@ class AlertEngine:
         async with aiohttp.ClientSession() as session:
             self._runner = ActionRunner(self._core, session)
             for rule_state in self._rules:
-                self._register(rule_state)
                 for state in self._core.states.all():
                     if rule_state.matches(state.entity_id):
                         self._evaluate(rule_state, state.entity_id, state)
@@ -230,35 +232,36 @@ class AlertEngine:
         wait = rule.no_update_for if rule.no_update_for is not None else rule.for_
         return watch.pending_since + (wait or timedelta(0))
 
-    def _register(self, rs: _RuleState) -> None:
-        self._core.entities.add(
-            RegistryEntry(
-                entity_id=rs.entity_id,
-                unique_id=f"{self._core.node}_alert_{rs.rule.name}",
-                platform="binary_sensor",
-                name=f"Alert {rs.rule.name}",
-                node=self._core.node,
-                integration="alerts",
-                device=self._device,
-                device_class="problem",
-            )
-        )
-
     def _write_entity(self, rs: _RuleState) -> None:
-        firing = rs.firing()
-        self._core.states.set(
-            rs.entity_id,
-            "on" if firing else "off",
-            {
-                "entities": firing,
-                "trigger": describe(rs.rule),
-                "last_fired": _iso(rs.last_fired),
-                "last_cleared": _iso(rs.last_cleared),
-                "device_class": "problem",
-                "friendly_name": f"Alert {rs.rule.name}",
-            },
-        )
+        self._writer.write({rs.rule.name: rs}, partial=True)
 
 
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
+
+
+Rules = Mapping[str, _RuleState]
+
+
+def _alert_attributes(rules: Rules, name: str) -> dict[str, Any]:
+    rs = rules[name]
+    return {
+        "entities": rs.firing(),
+        "trigger": describe(rs.rule),
+        "last_fired": _iso(rs.last_fired),
+        "last_cleared": _iso(rs.last_cleared),
+    }
+
+
+ALERT: EntityDescription[Rules] = EntityDescription(
+    key="{instance}",
+    name="Alert {instance}",
+    platform="binary_sensor",
+    value=lambda rules, name: bool(rules[name].firing()),
+    instances=lambda rules: list(rules),
+    attributes=_alert_attributes,
+    device_class="problem",
+    # `binary_sensor.alert_<name>` (not the node's prefix): one rule, one alert, whatever node it runs on.
+    details=lambda rules, name: EntityDetails(object_id=f"alert_{name}"),
+)
+"""`binary_sensor.alert_<name>`: on while any entity the rule watches fires (unique id `<node>_alert_<name>`)."""

@@ -107,6 +107,27 @@ async def test_above_for_duration_fires_then_clears_with_hysteresis(
         assert engine.as_list()[0]["last_cleared"] is not None
 
 
+async def test_the_alert_entity_is_described_as_every_entity_is(core: Core) -> None:
+    """The hub's own entities follow the one rule: the alert's is registered from a description (its registry entry
+    is what MQTT discovery and the API read), named `<device> Alert <rule>`, with a stable id and unique id."""
+    disk = rule(name="disk_full", entity_id="sensor.nas_disk_*_percent", above=90)
+    async with AlertEngine(core, [disk], DEVICE).lifespan():
+        entry = core.entities.get("binary_sensor.alert_disk_full")
+        state = core.states.get("binary_sensor.alert_disk_full")
+    assert entry is not None and state is not None
+    assert (entry.unique_id, entry.name, entry.device, entry.device_class) == (
+        "nas_alert_disk_full",
+        "Alert disk_full",
+        DEVICE,
+        "problem",
+    )
+    assert (state.state, state.attributes["friendly_name"], state.attributes["device_class"]) == (
+        "off",
+        "nas Alert disk_full",
+        "problem",
+    )
+
+
 async def test_condition_that_stops_holding_before_the_duration_never_fires(
     core: Core, fake_clock: FakeClock, receiver: tuple[Receiver, str]
 ) -> None:
