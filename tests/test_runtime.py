@@ -8,7 +8,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ import pytest
 from hub.config import ConfigErrors, load_config
 from hub.core import EVENT_INTEGRATION_HEALTH_CHANGED, Event
 from hub.runtime import Hub
+from tests.fixtures.eventually import eventually
 from tests.fixtures.ports import free_port
 
 _MODULE = "hubtest_flaky"
@@ -87,13 +88,6 @@ def _write_config(directory: Path, data_dir: Path, port: int, integrations: str)
     )
 
 
-async def _until(check: Callable[[], bool], what: str, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.02)
-
-
 def _state(hub: Hub, entity_id: str) -> str | None:
     state = hub.core.states.get(entity_id)
     return None if state is None else state.state
@@ -112,8 +106,8 @@ async def test_health_entities_follow_each_integration(tmp_path: Path, available
     changes: list[Event[Mapping[str, Any]]] = []
     hub.core.bus.listen(EVENT_INTEGRATION_HEALTH_CHANGED, changes.append)
     async with hub.lifespan():
-        await _until(lambda: _state(hub, "binary_sensor.rt_bad_health") == "on", "bad to be failing")
-        await _until(lambda: _state(hub, "sensor.rt_good_value") == "1.0", "the good value")
+        await eventually(lambda: _state(hub, "binary_sensor.rt_bad_health") == "on", what="bad to be failing")
+        await eventually(lambda: _state(hub, "sensor.rt_good_value") == "1.0", what="the good value")
         good = hub.core.states.get("binary_sensor.rt_good_health")
         bad = hub.core.states.get("binary_sensor.rt_bad_health")
         assert good is not None
@@ -149,7 +143,7 @@ async def test_reload_applies_integration_changes_and_refuses_a_bad_config(
     )
     hub = Hub(load_config(config_dir, available), available)
     async with hub.lifespan():
-        await _until(lambda: _state(hub, "sensor.rt_two_value") == "2.0", "two's first value")
+        await eventually(lambda: _state(hub, "sensor.rt_two_value") == "2.0", what="two's first value")
         _write_config(
             config_dir,
             data_dir,
@@ -164,7 +158,7 @@ async def test_reload_applies_integration_changes_and_refuses_a_bad_config(
         assert hub.core.entities.get("sensor.rt_two_value") is None
         assert _state(hub, "binary_sensor.rt_two_health") is None, "its health entity goes with it"
         assert hub.core.entities.get("binary_sensor.rt_two_health") is None
-        await _until(lambda: _state(hub, "sensor.rt_three_value") == "3.0", "three's first value")
+        await eventually(lambda: _state(hub, "sensor.rt_three_value") == "3.0", what="three's first value")
         assert sorted(info["id"] for info in hub.integrations()) == ["one", "three"]
 
         (config_dir / "hub.yaml").write_text("integrations:\n  - platform: flaky\n    colour: blue\n")
@@ -177,7 +171,7 @@ async def test_reload_applies_integration_changes_and_refuses_a_bad_config(
         one_polls = hub.health.get("one")
         assert one_polls is not None
         before = one_polls.success_count
-        await _until(lambda: one_polls.success_count > before + 2, "one to keep polling")
+        await eventually(lambda: one_polls.success_count > before + 2, what="one to keep polling")
 
 
 async def test_reload_reports_hub_changes_as_needing_a_restart(tmp_path: Path, available: dict[str, Any]) -> None:

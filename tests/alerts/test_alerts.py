@@ -19,6 +19,7 @@ from hub.config import ConfigErrors, load_config
 from hub.config.models.alerts import AlertRule
 from hub.core import Core, DeviceInfo, ServiceCall, ServiceDescription
 from hub.core.clock import FakeClock
+from tests.fixtures.eventually import eventually
 
 
 class Receiver:
@@ -58,10 +59,8 @@ def rule(**fields: Any) -> AlertRule:
     return AlertRule.model_validate(fields)
 
 
-async def settle(receiver: Receiver, count: int, timeout: float = 3.0) -> None:
-    deadline = time.monotonic() + timeout
-    while len(receiver.requests) < count and time.monotonic() < deadline:
-        await asyncio.sleep(0.01)
+async def settle(receiver: Receiver, count: int) -> None:
+    await eventually(lambda: len(receiver.requests) >= count, 3, f"{count} requests at the receiver")
 
 
 @pytest.fixture
@@ -114,7 +113,8 @@ async def test_the_alert_entity_is_described_as_every_entity_is(core: Core) -> N
     async with AlertEngine(core, [disk], DEVICE).lifespan():
         entry = core.entities.get("binary_sensor.alert_disk_full")
         state = core.states.get("binary_sensor.alert_disk_full")
-    assert entry is not None and state is not None
+    assert entry is not None
+    assert state is not None
     assert (entry.unique_id, entry.name, entry.device, entry.device_class) == (
         "nas_alert_disk_full",
         "Alert disk_full",

@@ -8,8 +8,9 @@ from hub.config.models.alerts import AlertRule
 from hub.core import Core, DeviceInfo
 from hub.health import HealthRegistry
 from hub.sinks.mqtt import mqtt_sink
+from tests.fixtures.eventually import eventually
 from tests.fixtures.process import ServerProcess
-from tests.sinks.mqtt.mqtttools import recording, wait_for
+from tests.sinks.mqtt.mqtttools import recording
 
 
 async def test_fire_and_clear_publish_through_the_broker(mosquitto: ServerProcess) -> None:
@@ -34,9 +35,9 @@ async def test_fire_and_clear_publish_through_the_broker(mosquitto: ServerProces
         core.states.set("sensor.nas_plex_state", "running")
         core.states.set("sensor.nas_plex_state", "exited")
         topic = "homelab/alerts/plex_down"
-        await wait_for(lambda: seen.payload(topic) == b"firing: sensor.nas_plex_state is exited", what="fire")
+        await eventually(lambda: seen.payload(topic) == b"firing: sensor.nas_plex_state is exited", what="fire")
         core.states.set("sensor.nas_plex_state", "running")
-        await wait_for(lambda: seen.payload(topic) == b"cleared", what="clear")
+        await eventually(lambda: seen.payload(topic) == b"cleared", what="clear")
     assert [bytes(m.payload) for m in seen.on(topic)] == [  # type: ignore[arg-type]
         b"firing: sensor.nas_plex_state is exited",
         b"cleared",

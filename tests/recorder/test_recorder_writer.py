@@ -11,14 +11,8 @@ import orjson
 import pytest
 
 from hub.core import Core
+from tests.fixtures.eventually import eventually
 from tests.recorder.recorder_helpers import count, running
-
-
-async def _until(condition_coro, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await condition_coro():
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.02)
 
 
 async def test_full_batch_commits_before_the_interval(db_url: str) -> None:
@@ -34,7 +28,7 @@ async def test_full_batch_commits_before_the_interval(db_url: str) -> None:
         async def ten_more() -> bool:
             return await count(recorder, "states") == base + 10
 
-        await _until(ten_more)
+        await eventually(ten_more, what="ten more rows")
         core.states.set("sensor.lab_load", "10")
     async with running(db_url) as reopened:
         # The eleventh waited for the interval; shutdown flushed it.

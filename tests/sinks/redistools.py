@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -18,7 +16,7 @@ from hub.core import Core
 from hub.health import Health, HealthRegistry
 from hub.sinks.redis import RedisSink
 
-__all__ = ["FAST_BACKOFF", "RunningSink", "eventually", "hash_states", "running_sink", "states_of"]
+__all__ = ["FAST_BACKOFF", "RunningSink", "hash_states", "running_sink", "states_of"]
 
 FAST_BACKOFF = Backoff(initial=0.05, factor=2.0, cap=0.2, jitter=0.0)
 """Real but short delays: a 10 s outage then costs tens of reconnect attempts, not thousands."""
@@ -46,20 +44,6 @@ async def running_sink(url: str, core: Core | None = None, **settings: Any) -> A
             yield RunningSink(core, sink, health, reader)
     finally:
         await reader.aclose()
-
-
-async def eventually(check: Callable[[], Any], timeout: float = 5.0, interval: float = 0.02) -> None:
-    """Wait until `check()` (sync or async) is truthy, else fail saying what it last returned."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = check()
-        if asyncio.iscoroutine(last):
-            last = await last
-        if last:
-            return
-        await asyncio.sleep(interval)
-    raise AssertionError(f"condition still false after {timeout}s (last: {last!r})")
 
 
 async def hash_states(reader: Redis, key: str) -> dict[str, dict[str, Any]]:

@@ -13,9 +13,10 @@ from redis.asyncio import Redis
 from hub.api.tokens import TokenStore
 from hub.config import load_config
 from hub.runtime import Hub
+from tests.fixtures.eventually import eventually
 from tests.fixtures.ports import free_port
 from tests.fixtures.process import ServerProcess
-from tests.sinks.redistools import eventually, hash_states
+from tests.sinks.redistools import hash_states
 
 
 def _config_dir(tmp_path: Path, port: int, redis_url: str) -> Path:

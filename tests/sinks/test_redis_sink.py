@@ -14,8 +14,9 @@ from redis.asyncio import Redis
 
 from hub.core import Core
 from hub.health import HealthStatus
+from tests.fixtures.eventually import eventually
 from tests.fixtures.process import ServerProcess
-from tests.sinks.redistools import eventually, hash_states, running_sink, states_of
+from tests.sinks.redistools import hash_states, running_sink, states_of
 
 
 async def test_hash_holds_every_current_state_in_ha_shape(redis_server: ServerProcess) -> None:

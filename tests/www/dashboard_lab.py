@@ -28,6 +28,7 @@ from hub.core import (
 from hub.core.events import EVENT_STATE_CHANGED
 from hub.integration import Integration, IntegrationService, UpdateFailed
 from hub.runtime import Hub
+from tests.fixtures.eventually import eventually
 from tests.fixtures.ports import free_port
 
 __all__ = ["LAB", "DashboardHub", "Lab", "MemoryHistory", "running_hub", "seed_fleet_node", "seed_many"]
@@ -221,16 +222,9 @@ async def running_hub(
         # The recorder's history when the runtime runs one; else history kept from the bus.
         hub.history = hub.history or history
         await hub.poll_now("lab")
-        await _until(lambda: hub.core.states.get("sensor.nas_cpu_percent") is not None)
+        await eventually(lambda: hub.core.states.get("sensor.nas_cpu_percent") is not None, what="a CPU reading")
         yield DashboardHub(hub, f"http://127.0.0.1:{port}", token, history)
     history.undo()
-
-
-async def _until(condition: Any, timeout: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.02)
 
 
 def _add(core: Core, entity_id: str, name: str, device: DeviceInfo, state: str, **attrs: Any) -> None:

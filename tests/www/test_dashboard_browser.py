@@ -7,7 +7,7 @@ import logging
 import re
 import statistics
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -20,6 +20,7 @@ from hub.config import load_config
 from hub.core import Core
 from hub.integration import discover_integrations
 from hub.runtime import Hub
+from tests.fixtures.eventually import eventually
 from tests.fixtures.gated import Gate, Gated
 from tests.fixtures.ports import free_port
 from tests.fixtures.process import ServerProcess
@@ -223,7 +224,7 @@ async def test_switch_and_button_ask_first(browser: Browser, lab: DashboardHub) 
 
     # The chart draws what history holds: wait for the recorder's commit of both states.
     switch = "switch.nas_ct_grafana_running"
-    await _until_async(lambda: recorded_states(lab, switch), ["on", "off"], 10, "both states recorded")
+    await eventually(lambda: _equals(recorded_states(lab, switch), ["on", "off"]), 10, "both states recorded")
     await page.locator(f"[data-entity='{switch}'] a").click()
     await expect(page.locator("svg.chart.timeline rect.state-off")).to_have_count(1)
     await expect(page.locator("svg.chart.timeline rect.state-on")).to_have_count(1)
@@ -400,22 +401,12 @@ def _fleet_yaml(directory: Path, node: str, broker: ServerProcess, extra: str = 
     return directory
 
 
+async def _equals(read: Awaitable[object], expected: object) -> bool:
+    return await read == expected
+
+
 def _unknown_rates(core: Core) -> list[str]:
     return [s.entity_id for s in core.states.all() if s.state == "unknown" and s.entity_id.startswith("sensor.")]
-
-
-async def _until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    async with asyncio.timeout(timeout):
-        while not condition():
-            await asyncio.sleep(0.05)
-    assert condition(), what
-
-
-async def _until_async(read: Callable[[], Awaitable[object]], expected: object, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while (seen := await read()) != expected:
-        assert time.monotonic() < deadline, f"{what}: {seen!r} after {timeout} s, expected {expected!r}"
-        await asyncio.sleep(0.1)
 
 
 @pytest.mark.usefixtures("instant_backoff")
@@ -431,8 +422,8 @@ async def test_fleet_of_real_hubs_over_mqtt(browser: Browser, tmp_path: Path, mo
     pi = Hub(load_config(pi_dir, available), available)
     nas = Hub(load_config(nas_dir, available), available)
     async with pi.lifespan(), nas.lifespan():
-        await _until(lambda: nas.core.states.get("sensor.pi_cpu_percent") is not None, 30, "pi ingested")
-        await _until(lambda: nas.core.states.get("sensor.nas_cpu_percent") is not None, 10, "own cpu")
+        await eventually(lambda: nas.core.states.get("sensor.pi_cpu_percent") is not None, 30, "pi ingested")
+        await eventually(lambda: nas.core.states.get("sensor.nas_cpu_percent") is not None, 10, "own cpu")
         page = await _page(browser, DESKTOP)
         requests = Requests(page)
         url = f"http://127.0.0.1:{nas.config.hub.http.port}"
@@ -453,8 +444,8 @@ async def test_fleet_of_real_hubs_over_mqtt(browser: Browser, tmp_path: Path, mo
         await expect(page.locator("section.node[data-node='nas']")).to_be_hidden()
         await page.get_by_label("Node").select_option("")
         # Rates need two readings: let every one of them be known before the picture.
-        await _until(lambda: not _unknown_rates(nas.core), 15, "rates known")
-        await _until(lambda: not _unknown_rates(pi.core), 15, "pi's rates known")
+        await eventually(lambda: not _unknown_rates(nas.core), 15, "rates known")
+        await eventually(lambda: not _unknown_rates(pi.core), 15, "pi's rates known")
         await expect(page.locator("li.row.unknown")).to_have_count(0)
         await page.screenshot(path=SCREENSHOTS / "overview-fleet-desktop.png", full_page=False)
         # The mqtt ingest only pushes: its card says so and offers no Poll now, which could do nothing.

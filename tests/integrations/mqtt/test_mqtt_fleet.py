@@ -17,9 +17,10 @@ from hub.api.tokens import TokenStore
 from hub.config import load_config
 from hub.integration import discover_integrations
 from hub.runtime import Hub
+from tests.fixtures.eventually import eventually
 from tests.fixtures.ports import free_port
 from tests.fixtures.process import ServerProcess
-from tests.sinks.mqtt.mqtttools import recording, wait_for
+from tests.sinks.mqtt.mqtttools import recording
 
 
 def _hub_yaml(directory: Path, node: str, broker: ServerProcess, extra: str = "") -> Path:
@@ -64,10 +65,10 @@ async def test_two_nodes_one_view_and_the_last_will(
         hub.lifespan(),
     ):
         core = hub.core
-        await wait_for(lambda: core.states.get("sensor.pi_cpu_percent") is not None, 30, "pi's cpu ingested")
-        await wait_for(lambda: core.states.get("sensor.central_cpu_percent") is not None, 10, "own cpu")
+        await eventually(lambda: core.states.get("sensor.pi_cpu_percent") is not None, 30, "pi's cpu ingested")
+        await eventually(lambda: core.states.get("sensor.central_cpu_percent") is not None, 10, "own cpu")
         pi_ids = {s.entity_id for s in core.states.all() if s.object_id.startswith("pi_")}
-        await wait_for(lambda: core.states.get("sensor.pi_cpu_percent").state != "unavailable", 10, "pi online")  # type: ignore[union-attr]
+        await eventually(lambda: core.states.get("sensor.pi_cpu_percent").state != "unavailable", 10, "pi online")  # type: ignore[union-attr]
         http = config.hub.http
         async with aiohttp.ClientSession() as session:
             response = await session.get(
@@ -85,6 +86,6 @@ async def test_two_nodes_one_view_and_the_last_will(
         assert seen.payload("homelab/pi/availability") == b"online"
 
         os.kill(remote_node.pid, signal.SIGKILL)
-        await wait_for(lambda: seen.payload("homelab/pi/availability") == b"offline", 10, "the Last Will")
-        await wait_for(lambda: core.states.get("sensor.pi_cpu_percent").state == "unavailable", 5, "pi gone")  # type: ignore[union-attr]
+        await eventually(lambda: seen.payload("homelab/pi/availability") == b"offline", 10, "the Last Will")
+        await eventually(lambda: core.states.get("sensor.pi_cpu_percent").state == "unavailable", 5, "pi gone")  # type: ignore[union-attr]
         await asyncio.sleep(0.1)

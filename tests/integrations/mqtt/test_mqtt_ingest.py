@@ -21,8 +21,9 @@ from hub.health import HealthRegistry
 from hub.host import IntegrationHost
 from hub.sinks.mqtt import mqtt_sink
 from integrations.mqtt import MqttIngest
+from tests.fixtures.eventually import eventually
 from tests.fixtures.process import ServerProcess
-from tests.sinks.mqtt.mqtttools import make_core, recording, wait_for
+from tests.sinks.mqtt.mqtttools import make_core, recording
 
 HOST = DeviceInfo(identifier="central", name="Central")
 
@@ -73,8 +74,8 @@ async def test_configured_topics_plain_and_json(mosquitto: ServerProcess, tmp_pa
             ("lab/ups", {"ups": [{"load": 37}]}),
             ("lab/door", "open"),
         )
-        await wait_for(lambda: _state(core, "binary_sensor.central_door") == "on", what="door on")
-        await wait_for(lambda: _state(core, "sensor.central_ups_load") == "37", what="ups load")
+        await eventually(lambda: _state(core, "binary_sensor.central_door") == "on", what="door on")
+        await eventually(lambda: _state(core, "sensor.central_ups_load") == "37", what="ups load")
         assert _state(core, "sensor.central_garage_temp") == "21.5"
         garage = core.states.get("sensor.central_garage_temp")
         assert garage is not None
@@ -85,8 +86,8 @@ async def test_configured_topics_plain_and_json(mosquitto: ServerProcess, tmp_pa
         assert entry is not None
         assert (entry.node, entry.device) == ("central", HOST)
         await _publish(mosquitto.port, ("lab/door", "closed"), ("lab/ups", "not json"), ("lab/garage/temp", ""))
-        await wait_for(lambda: _state(core, "binary_sensor.central_door") == "off", what="door off")
-        await wait_for(lambda: _state(core, "sensor.central_ups_load") == "unknown", what="junk -> unknown")
+        await eventually(lambda: _state(core, "binary_sensor.central_door") == "off", what="door off")
+        await eventually(lambda: _state(core, "sensor.central_ups_load") == "unknown", what="junk -> unknown")
         assert _state(core, "sensor.central_garage_temp") == "21.5"  # an empty payload is ignored, as in HA
 
 
@@ -103,7 +104,7 @@ async def test_junk_is_logged_once_per_topic_and_ingest_goes_on(
     huge = b"x" * 2_000_000
     async with ingesting(tmp_path, options) as core:
         await _publish(mosquitto.port, ("lab/door", "ON"))
-        await wait_for(lambda: _state(core, "binary_sensor.central_door") == "on", what="the door's first reading")
+        await eventually(lambda: _state(core, "binary_sensor.central_door") == "on", what="the door's first reading")
         await _publish(
             mosquitto.port,
             *[("lab/ups", "not json")] * 50,
@@ -113,9 +114,9 @@ async def test_junk_is_logged_once_per_topic_and_ingest_goes_on(
             ("lab/door", b"\xff\xfe\x00"),
             ("lab/door", "ajar"),
         )
-        await wait_for(lambda: _state(core, "binary_sensor.central_door") == "unknown", what="the last junk read")
+        await eventually(lambda: _state(core, "binary_sensor.central_door") == "unknown", what="the last junk read")
         await _publish(mosquitto.port, ("lab/ups", {"ups": [{"load": 12}]}), ("lab/temp", "20.5"), ("lab/door", "ON"))
-        await wait_for(lambda: _state(core, "binary_sensor.central_door") == "on", what="good readings after junk")
+        await eventually(lambda: _state(core, "binary_sensor.central_door") == "on", what="good readings after junk")
         assert (_state(core, "sensor.central_ups_load"), _state(core, "sensor.central_temp")) == ("12", "20.5")
     # One line per topic a minute, whatever the junk, saying the topic, why, and at most 40 bytes of it.
     lines = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
@@ -167,8 +168,8 @@ async def test_discovery_creates_follows_and_removes(mosquitto: ServerProcess, t
                 },
             ),
         )
-        await wait_for(lambda: core.entities.get("sensor.pi_cpu") is not None, what="pi cpu entity")
-        await wait_for(lambda: core.entities.get("sensor.0x00158d_temperature") is not None, what="zigbee entity")
+        await eventually(lambda: core.entities.get("sensor.pi_cpu") is not None, what="pi cpu entity")
+        await eventually(lambda: core.entities.get("sensor.0x00158d_temperature") is not None, what="zigbee entity")
         assert _state(core, "sensor.pi_cpu") == "unavailable"  # until its availability topic says online
         await _publish(
             mosquitto.port,
@@ -177,8 +178,8 @@ async def test_discovery_creates_follows_and_removes(mosquitto: ServerProcess, t
             ("zigbee2mqtt/bridge/state", "up"),
             ("zigbee2mqtt/kitchen", {"temperature": 19.25, "humidity": 40}),
         )
-        await wait_for(lambda: _state(core, "sensor.pi_cpu") == "42.5", what="pi cpu state")
-        await wait_for(lambda: _state(core, "sensor.0x00158d_temperature") == "19.25", what="zigbee value")
+        await eventually(lambda: _state(core, "sensor.pi_cpu") == "42.5", what="pi cpu state")
+        await eventually(lambda: _state(core, "sensor.0x00158d_temperature") == "19.25", what="zigbee value")
         entry = core.entities.get("sensor.pi_cpu")
         assert entry is not None
         assert (entry.node, entry.unit, entry.state_class, entry.device.identifier) == ("pi", "%", "measurement", "pi")
@@ -189,9 +190,9 @@ async def test_discovery_creates_follows_and_removes(mosquitto: ServerProcess, t
         assert not [e for e in core.entities if "lamp" in e.entity_id or "bad" in e.entity_id]
 
         await _publish(mosquitto.port, ("homelab/pi/availability", "offline"))
-        await wait_for(lambda: _state(core, "sensor.pi_cpu") == "unavailable", what="pi offline")
+        await eventually(lambda: _state(core, "sensor.pi_cpu") == "unavailable", what="pi offline")
         await _publish(mosquitto.port, ("homeassistant/sensor/pi/pi_cpu/config", ""))
-        await wait_for(lambda: core.entities.get("sensor.pi_cpu") is None, what="removed")
+        await eventually(lambda: core.entities.get("sensor.pi_cpu") is None, what="removed")
         assert core.states.get("sensor.pi_cpu") is None
         assert _state(core, "sensor.0x00158d_temperature") == "19.25"
 
@@ -216,13 +217,13 @@ async def test_discovered_switch_and_button_take_commands(mosquitto: ServerProce
                  "payload_press": "reboot", "device": device},
             ),
         )  # fmt: skip
-        await wait_for(lambda: core.entities.get("switch.plug1_power") is not None, what="switch")
-        await wait_for(lambda: core.entities.get("button.plug1_restart") is not None, what="button")
+        await eventually(lambda: core.entities.get("switch.plug1_power") is not None, what="switch")
+        await eventually(lambda: core.entities.get("button.plug1_restart") is not None, what="button")
         await _publish(mosquitto.port, ("plug1/state", "1"))
-        await wait_for(lambda: _state(core, "switch.plug1_power") == "on", what="switch on")
+        await eventually(lambda: _state(core, "switch.plug1_power") == "on", what="switch on")
         await run_command(core, "switch.plug1_power", "OFF")
         await run_command(core, "button.plug1_restart", "PRESS")
-        await wait_for(lambda: seen.payload("plug1/restart") == b"reboot", what="press sent")
+        await eventually(lambda: seen.payload("plug1/restart") == b"reboot", what="press sent")
         assert seen.payload("plug1/set") == b"0"
 
 
@@ -235,17 +236,17 @@ async def test_device_discovery_from_another_hub(mosquitto: ServerProcess, tmp_p
         mqtt_sink(node, sink_config, HealthRegistry().create("mqtt", "sink"), version="0.1.0"),
         ingesting(tmp_path, options) as core,
     ):
-        await wait_for(lambda: _state(core, "button.nas_docker_nginx_restart") is not None, what="nginx components")
-        await wait_for(lambda: _state(core, "sensor.nas_cpu_percent") == "12.5", what="the host's sensor")
+        await eventually(lambda: _state(core, "button.nas_docker_nginx_restart") is not None, what="nginx components")
+        await eventually(lambda: _state(core, "sensor.nas_cpu_percent") == "12.5", what="the host's sensor")
         assert _state(core, "switch.nas_docker_nginx_power") == "on"
         entry = core.entities.get("binary_sensor.nas_docker_nginx_running")
         assert entry is not None
         assert (entry.node, entry.device.identifier, entry.device.via_device) == ("nas", "nas_docker_nginx", "nas")
         node.entities.remove("switch.nas_docker_nginx_power")
-        await wait_for(lambda: core.entities.get("switch.nas_docker_nginx_power") is None, what="one component gone")
+        await eventually(lambda: core.entities.get("switch.nas_docker_nginx_power") is None, what="one component gone")
         assert _state(core, "binary_sensor.nas_docker_nginx_running") == "on"
         for entity_id in ("binary_sensor.nas_docker_nginx_running", "button.nas_docker_nginx_restart"):
             node.entities.remove(entity_id)
-        await wait_for(lambda: core.entities.get("button.nas_docker_nginx_restart") is None, what="device gone")
+        await eventually(lambda: core.entities.get("button.nas_docker_nginx_restart") is None, what="device gone")
         assert core.entities.get("binary_sensor.nas_docker_nginx_running") is None
         assert _state(core, "sensor.nas_cpu_percent") == "12.5"

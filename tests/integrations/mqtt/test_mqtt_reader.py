@@ -13,8 +13,8 @@ import pytest
 from hub.core.log_limit import LogLimit
 from hub.sinks.mqtt.client import publish_packet
 from integrations.mqtt.reader import MAX_PACKET, PublishReader
+from tests.fixtures.eventually import eventually
 from tests.fixtures.process import ServerProcess
-from tests.sinks.mqtt.mqtttools import wait_for
 
 _LOGGER = logging.getLogger("test.reader")
 
@@ -40,7 +40,7 @@ async def test_messages_in_order_with_qos1_acknowledged_and_oversized_dropped(
             writer.publish("t/huge", b"h" * (MAX_PACKET + 1), qos=1)
             writer.publish("t/after", b"still reading", qos=1)
             sent += [("t/big", big), ("t/after", b"still reading")]
-            await wait_for(lambda: len(got) >= len(sent), timeout=10, what="every message")
+            await eventually(lambda: len(got) >= len(sent), timeout=10, what="every message")
     finally:
         writer.loop_stop()
         writer.disconnect()

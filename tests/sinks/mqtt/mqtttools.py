@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,7 +13,7 @@ import aiomqtt
 
 from hub.core import Core, DeviceInfo, RegistryEntry, ServiceCall, ServiceDescription
 
-__all__ = ["Recorder", "add_entity", "make_core", "recording", "wait_for"]
+__all__ = ["Recorder", "add_entity", "make_core", "recording"]
 
 HOST = DeviceInfo(identifier="nas", name="NAS", manufacturer="homelab-hub", model="Linux x86_64", sw_version="0.1.0")
 NGINX = DeviceInfo(
@@ -59,14 +59,6 @@ async def recording(port: int, *topics: str, identifier: str = "test-recorder") 
         finally:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
-
-
-async def wait_for(check: Callable[[], bool], timeout: float = 5.0, what: str = "condition") -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.01)
 
 
 def make_core(node: str = "nas") -> tuple[Core, list[ServiceCall]]:

@@ -10,8 +10,9 @@ from hub.config.models import MqttConfig
 from hub.core import Core, ServiceValidationError
 from hub.health import HealthRegistry
 from hub.sinks.mqtt import mqtt_sink
+from tests.fixtures.eventually import eventually
 from tests.fixtures.process import ServerProcess
-from tests.sinks.mqtt.mqtttools import recording, wait_for
+from tests.sinks.mqtt.mqtttools import recording
 
 pytestmark = pytest.mark.usefixtures("instant_backoff")
 
@@ -26,7 +27,7 @@ async def test_publish_service_sends_in_order_and_refuses_junk(mosquitto: Server
         for index in range(5):
             await core.services.call("mqtt", "publish", {"topic": "alerts/disk", "payload": f"m{index}"})
         await core.services.call("mqtt", "publish", {"topic": "alerts/kept", "payload": "on", "retain": True, "qos": 1})
-        await wait_for(lambda: len(seen.messages) == 6, what="six messages")
+        await eventually(lambda: len(seen.messages) == 6, what="six messages")
         assert [bytes(m.payload) for m in seen.on("alerts/disk")] == [b"m0", b"m1", b"m2", b"m3", b"m4"]  # type: ignore[arg-type]
         for bad in (
             {"topic": "alerts/+", "payload": "x"},
@@ -50,4 +51,4 @@ async def test_messages_wait_for_the_broker_and_go_out_when_it_returns(mosquitto
         await core.services.call("mqtt", "publish", {"topic": "alerts/late", "payload": "kept", "retain": True})
         mosquitto.start()
         async with recording(mosquitto.port, "alerts/#") as seen:
-            await wait_for(lambda: seen.payload("alerts/late") == b"kept", timeout=10, what="the waiting message")
+            await eventually(lambda: seen.payload("alerts/late") == b"kept", timeout=10, what="the waiting message")

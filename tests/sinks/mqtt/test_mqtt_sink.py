@@ -20,8 +20,9 @@ from hub.core import Core
 from hub.health import HealthRegistry, HealthStatus
 from hub.sinks.mqtt import Bridge, mqtt_sink
 from hub.sinks.mqtt.bridge import CLEAR_DELAY
+from tests.fixtures.eventually import eventually
 from tests.fixtures.process import ServerProcess
-from tests.sinks.mqtt.mqtttools import add_entity, make_core, recording, wait_for
+from tests.sinks.mqtt.mqtttools import add_entity, make_core, recording
 
 ORIGIN = {"name": "homelab-hub", "sw_version": "0.1.0", "support_url": "https://github.com/homelab-hub/homelab-hub"}
 HOST_DEVICE = {
@@ -64,7 +65,7 @@ async def test_discovery_payloads_match_the_reference(mosquitto: ServerProcess) 
         await asyncio.sleep(0.3)
         # A subscriber arriving later gets everything retained, as Home Assistant after its restart would.
         async with recording(mosquitto.port, "homeassistant/#", "homelab/#") as seen:
-            await wait_for(lambda: len(seen.latest) >= 12, what="retained configs and states")
+            await eventually(lambda: len(seen.latest) >= 12, what="retained configs and states")
     sensor = seen.json("homeassistant/sensor/nas/nas_cpu_percent/config")
     assert sensor == {
         "name": "CPU",
@@ -120,13 +121,13 @@ async def test_states_follow_changes_and_attributes_only_when_changed(mosquitto:
         running(core, _config(mosquitto)),
         recording(mosquitto.port, "homelab/nas/nas_cpu_percent/#") as seen,
     ):
-        await wait_for(lambda: seen.payload("homelab/nas/nas_cpu_percent/state") == b"12.5")
+        await eventually(lambda: seen.payload("homelab/nas/nas_cpu_percent/state") == b"12.5")
         for value in ("13", "14", "15"):
             await asyncio.sleep(0.05)  # changes within one loop turn are conflated: the latest wins
             core.states.set("sensor.nas_cpu_percent", value, core.states.get("sensor.nas_cpu_percent").attributes)  # type: ignore[union-attr]
-        await wait_for(lambda: seen.payload("homelab/nas/nas_cpu_percent/state") == b"15")
+        await eventually(lambda: seen.payload("homelab/nas/nas_cpu_percent/state") == b"15")
         core.states.set("sensor.nas_cpu_percent", "15", {"friendly_name": "NAS CPU", "cores": 4})
-        await wait_for(lambda: seen.json("homelab/nas/nas_cpu_percent/attributes") == {"cores": 4})
+        await eventually(lambda: seen.json("homelab/nas/nas_cpu_percent/attributes") == {"cores": 4})
     states = [bytes(m.payload) for m in seen.on("homelab/nas/nas_cpu_percent/state")]  # type: ignore[arg-type]
     assert states == [b"12.5", b"13", b"14", b"15", b"15"]  # the last one carried new attributes
     assert len(seen.on("homelab/nas/nas_cpu_percent/attributes")) == 2
@@ -139,13 +140,13 @@ async def test_unavailable_is_told_on_the_entity_availability_and_unknown_as_non
     cpu = "sensor.nas_cpu_percent"
     prefix = "homelab/nas/nas_cpu_percent"
     async with running(core, _config(mosquitto)), recording(mosquitto.port, f"{prefix}/#") as seen:
-        await wait_for(lambda: seen.payload(f"{prefix}/availability") == b"online", what="entity online")
+        await eventually(lambda: seen.payload(f"{prefix}/availability") == b"online", what="entity online")
         core.states.set(cpu, "unavailable")
-        await wait_for(lambda: seen.payload(f"{prefix}/availability") == b"offline", what="entity offline")
+        await eventually(lambda: seen.payload(f"{prefix}/availability") == b"offline", what="entity offline")
         core.states.set(cpu, "unknown")
-        await wait_for(lambda: seen.payload(f"{prefix}/availability") == b"online", what="entity back online")
+        await eventually(lambda: seen.payload(f"{prefix}/availability") == b"online", what="entity back online")
         core.states.set(cpu, "42")
-        await wait_for(lambda: seen.payload(f"{prefix}/state") == b"42")
+        await eventually(lambda: seen.payload(f"{prefix}/state") == b"42")
     states = [bytes(m.payload) for m in seen.on(f"{prefix}/state")]  # type: ignore[arg-type]
     assert states == [b"12.5", b"None", b"42"]
     availability = [bytes(m.payload) for m in seen.on(f"{prefix}/availability")]  # type: ignore[arg-type]
@@ -162,9 +163,9 @@ async def test_attributes_are_json_home_assistant_reads(mosquitto: ServerProcess
     topic = "homelab/nas/nas_cpu_percent/attributes"
     since = datetime(2026, 12, 6, 1, 2, 3, tzinfo=UTC)
     async with running(core, _config(mosquitto)), recording(mosquitto.port, topic) as seen:
-        await wait_for(lambda: seen.payload(topic) is not None, what="the first attributes")
+        await eventually(lambda: seen.payload(topic) is not None, what="the first attributes")
         core.states.set("sensor.nas_cpu_percent", "13", {"since": since, "spread": math.nan, "cores": 4})
-        await wait_for(lambda: b"since" in (seen.payload(topic) or b""), what="the new attributes")
+        await eventually(lambda: b"since" in (seen.payload(topic) or b""), what="the new attributes")
     assert json.loads(seen.payload(topic) or b"") == {"since": "2026-12-06T01:02:03+00:00", "spread": None, "cores": 4}
 
 
@@ -173,11 +174,11 @@ async def test_birth_republishes_configs_then_states(mosquitto: ServerProcess) -
     async with running(core, _config(mosquitto)):
         await asyncio.sleep(0.3)
         async with recording(mosquitto.port, "homeassistant/+/nas/#", "homelab/nas/+/state") as seen:
-            await wait_for(lambda: len(seen.messages) >= 7, what="retained replay")
+            await eventually(lambda: len(seen.messages) >= 7, what="retained replay")
             replayed = len(seen.messages)
             async with aiomqtt.Client("127.0.0.1", mosquitto.port, identifier="ha") as ha:
                 await ha.publish("homeassistant/status", "online")
-            await wait_for(lambda: len(seen.messages) >= replayed + 7, what="re-published configs and states")
+            await eventually(lambda: len(seen.messages) >= replayed + 7, what="re-published configs and states")
     fresh = seen.messages[replayed:]
     assert not any(m.retain for m in fresh)  # live deliveries, not the broker's replay
     kinds = ["config" if m.topic.value.endswith("/config") else "state" for m in fresh]
@@ -189,19 +190,19 @@ async def test_removal_empties_the_retained_config(mosquitto: ServerProcess) -> 
     core, _ = make_core()
     async with running(core, _config(mosquitto)), recording(mosquitto.port, "homeassistant/#", "homelab/#") as seen:
         topic = "homeassistant/sensor/nas/nas_cpu_percent/config"
-        await wait_for(lambda: seen.payload(topic) not in (None, b""))
+        await eventually(lambda: seen.payload(topic) not in (None, b""))
         core.states.remove("sensor.nas_cpu_percent")
         core.entities.remove("sensor.nas_cpu_percent")
-        await wait_for(lambda: seen.payload(topic) == b"")
+        await eventually(lambda: seen.payload(topic) == b"")
         emptied = time.monotonic()
         # The entity's other topics a moment later, once Home Assistant has dropped it: cleared at once, they
         # reached the entity while it still listened, and HA logged an empty state and empty JSON as invalid.
         others = [f"homelab/nas/nas_cpu_percent/{kind}" for kind in ("state", "attributes", "availability")]
         assert all(seen.payload(other) != b"" for other in others)
-        await wait_for(lambda: all(seen.payload(other) == b"" for other in others), 5, "the other topics cleared")
+        await eventually(lambda: all(seen.payload(other) == b"" for other in others), 5, "the other topics cleared")
         assert time.monotonic() - emptied >= CLEAR_DELAY - 0.5
     async with recording(mosquitto.port, "homeassistant/#", "homelab/#") as later:
-        await wait_for(lambda: len(later.latest) >= 3, what="retained replay")
+        await eventually(lambda: len(later.latest) >= 3, what="retained replay")
         await asyncio.sleep(0.2)
     assert topic not in later.latest  # nothing retained any more: no ghost entity
     assert not [other for other in others if other in later.latest]
@@ -211,12 +212,12 @@ async def test_commands_run_declared_payloads_only(mosquitto: ServerProcess, cap
     caplog.set_level(logging.INFO, "hub.sinks.mqtt")
     core, calls = make_core()
     async with running(core, _config(mosquitto)), recording(mosquitto.port, "homelab/nas/availability") as seen:
-        await wait_for(lambda: seen.payload("homelab/nas/availability") == b"online")
+        await eventually(lambda: seen.payload("homelab/nas/availability") == b"online")
         await asyncio.sleep(0.2)
         async with aiomqtt.Client("127.0.0.1", mosquitto.port, identifier="ha") as ha:
             await ha.publish("homelab/nas/nas_docker_nginx_power/set", "ON", qos=1)
             await ha.publish("homelab/nas/nas_docker_nginx_restart/set", "PRESS", qos=1)
-            await wait_for(lambda: len(calls) == 2, what="two service calls")
+            await eventually(lambda: len(calls) == 2, what="two service calls")
             for topic, junk in (
                 ("homelab/nas/nas_docker_nginx_power/set", "PRESS"),
                 ("homelab/nas/nas_docker_nginx_power/set", "on; rm -rf /"),
@@ -227,7 +228,7 @@ async def test_commands_run_declared_payloads_only(mosquitto: ServerProcess, cap
             ):
                 await ha.publish(topic, junk, qos=1)
             await ha.publish("homelab/nas/nas_docker_nginx_power/set", "OFF", qos=1)
-            await wait_for(lambda: len(calls) == 3, what="the OFF call")
+            await eventually(lambda: len(calls) == 3, what="the OFF call")
             await asyncio.sleep(0.2)
     assert [(c.domain, c.service, dict(c.data)) for c in calls] == [
         ("test", "start", {"entity_id": "switch.nas_docker_nginx_power"}),
@@ -250,18 +251,18 @@ async def test_broker_down_then_back_reconnects_and_republishes(mosquitto: Serve
     sink_health = health.create("mqtt", "sink")
     async with mqtt_sink(core, _config(mosquitto), sink_health, version="0.1.0") as bridge:
         async with recording(mosquitto.port, "homelab/nas/#") as seen:
-            await wait_for(lambda: seen.payload("homelab/nas/nas_cpu_percent/state") == b"12.5")
+            await eventually(lambda: seen.payload("homelab/nas/nas_cpu_percent/state") == b"12.5")
         mosquitto.stop()  # no persistence: the broker forgets every retained message
-        await wait_for(lambda: sink_health.status is HealthStatus.failing, what="sink failing")
+        await eventually(lambda: sink_health.status is HealthStatus.failing, what="sink failing")
         core.states.set("sensor.nas_cpu_percent", "99", {"friendly_name": "NAS CPU"})
         add_entity(core, "sensor", "load", "Load", "0.5")
         await asyncio.sleep(10.0)  # the broker stays away 10 s, as in the issue; retries are instant in testing mode
         mosquitto.start()
-        await wait_for(lambda: sink_health.status is HealthStatus.ok, timeout=10, what="reconnected")
+        await eventually(lambda: sink_health.status is HealthStatus.ok, timeout=10, what="reconnected")
         async with recording(mosquitto.port, "homelab/nas/#", "homeassistant/sensor/nas/#") as seen:
-            await wait_for(lambda: seen.payload("homelab/nas/nas_load/state") == b"0.5", what="republished states")
-            await wait_for(lambda: seen.payload("homelab/nas/availability") == b"online")
-            await wait_for(lambda: seen.payload("homeassistant/sensor/nas/nas_load/config") is not None)
+            await eventually(lambda: seen.payload("homelab/nas/nas_load/state") == b"0.5", what="republished states")
+            await eventually(lambda: seen.payload("homelab/nas/availability") == b"online")
+            await eventually(lambda: seen.payload("homeassistant/sensor/nas/nas_load/config") is not None)
         assert seen.payload("homelab/nas/nas_cpu_percent/state") == b"99"
         assert seen.json("homeassistant/sensor/nas/nas_load/config")["unique_id"] == "nas_test_load"
         assert bridge.published > 0
@@ -274,8 +275,8 @@ async def test_device_discovery_one_message_per_device(mosquitto: ServerProcess)
     config = _config(mosquitto, discovery_mode="device")
     nginx_topic = "homeassistant/device/nas/nas_docker_nginx/config"
     async with running(core, config), recording(mosquitto.port, "homeassistant/#") as seen:
-        await wait_for(lambda: seen.payload(nginx_topic) not in (None, b""), what="the nginx device")
-        await wait_for(lambda: seen.payload("homeassistant/device/nas/nas/config") is not None, what="the host")
+        await eventually(lambda: seen.payload(nginx_topic) not in (None, b""), what="the nginx device")
+        await eventually(lambda: seen.payload("homeassistant/device/nas/nas/config") is not None, what="the host")
         nginx = seen.json(nginx_topic)
         assert nginx == {
             "device": NGINX_DEVICE,
@@ -335,7 +336,7 @@ async def test_device_discovery_one_message_per_device(mosquitto: ServerProcess)
         before = len(seen.on(nginx_topic))
         core.states.remove("switch.nas_docker_nginx_power")
         core.entities.remove("switch.nas_docker_nginx_power")
-        await wait_for(lambda: len(seen.on(nginx_topic)) >= before + 2, what="removal, then the device without it")
+        await eventually(lambda: len(seen.on(nginx_topic)) >= before + 2, what="removal, then the device without it")
         marked, clean = (json.loads(bytes(m.payload)) for m in seen.on(nginx_topic)[before : before + 2])  # type: ignore[arg-type]
         assert marked["components"]["nas_docker_nginx_power"] == {"platform": "switch"}
         assert "nas_docker_nginx_running" in marked["components"]
@@ -345,8 +346,8 @@ async def test_device_discovery_one_message_per_device(mosquitto: ServerProcess)
         for entity_id in ("binary_sensor.nas_docker_nginx_running", "button.nas_docker_nginx_restart"):
             core.states.remove(entity_id)
             core.entities.remove(entity_id)
-        await wait_for(lambda: seen.payload(nginx_topic) == b"", what="an empty config for the device")
+        await eventually(lambda: seen.payload(nginx_topic) == b"", what="an empty config for the device")
     async with recording(mosquitto.port, "homeassistant/#") as later:
-        await wait_for(lambda: "homeassistant/device/nas/nas/config" in later.latest, what="retained replay")
+        await eventually(lambda: "homeassistant/device/nas/nas/config" in later.latest, what="retained replay")
         await asyncio.sleep(0.2)
     assert nginx_topic not in later.latest  # nothing retained: no ghost device
