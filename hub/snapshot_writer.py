@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -136,6 +136,8 @@ class SnapshotWriter:
             entity_id = entity_id_for(description.platform, self._core.node, key)
             slot = self._slots.get(entity_id)
             if slot is not None and slot.description is description:
+                if refresh and description.device is not None:
+                    self._refresh_device(slot, snapshot)
                 return slot
             return self._register(description, instance, snapshot, entity_id, EntityDetails())
         known = self._detailed.get((description.key, instance))
@@ -188,6 +190,19 @@ class SnapshotWriter:
             )
         )
         return slot
+
+    def _refresh_device(self, slot: _Slot, snapshot: Any) -> None:
+        """A device learns facts after its first reading (a UPS's maker, a disk's firmware): the entry follows, and
+        its registry update tells the sinks (MQTT discovery sends the device again)."""
+        assert slot.description.device is not None
+        try:
+            device = slot.description.device(snapshot, slot.instance)
+        except Exception:
+            _LOGGER.exception("Device of %s failed", slot.entity_id)
+            return
+        entry = self._core.entities.get(slot.entity_id)
+        if entry is not None and entry.device != device:
+            self._core.entities.add(replace(entry, device=device))
 
     def _write_slot(self, slot: _Slot, snapshot: Any, taken_at: float) -> None:
         description = slot.description

@@ -84,7 +84,8 @@ class EntityDescription(Generic[_SnapT]):
     `{instance}`. With `counter=True` the value is a cumulative counter and the hub publishes its rate per
     second between two snapshots instead. For `switch` and `button` entities, `commands` maps an accepted
     payload (`ON`, `OFF`, `PRESS`) to the service of the integration's domain that carries it out. `details`,
-    when set, gives each instance its own id, unit, classes and node (read once, when the entity first appears).
+    when set, gives each instance its own id, unit, classes and node (read once, when the entity first appears);
+    `device` is read with every full snapshot, so a device's facts that arrive late (a UPS's maker) still reach it.
     """
 
     key: str
