@@ -5,10 +5,9 @@ nothing requested outside the hub; screenshots for the docs."""
 
 from __future__ import annotations
 
-import gc
+import asyncio
 import statistics
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -18,13 +17,13 @@ from playwright.async_api import Browser, Page, expect
 from hub.api.tokens import TokenStore
 from hub.config import load_config
 from hub.integration import discover_integrations
-from hub.process import settle_heap
 from hub.runtime import Hub
+from tests.chaos.chaostools import HubProcess, unexpected_errors
 from tests.fixtures.eventually import eventually
-from tests.fixtures.fleet import Fleet, add_fleet_node, publishing_fleet
+from tests.fixtures.fleet import Fleet, publishing_fleet
+from tests.fixtures.mosquitto import throwaway_broker
 from tests.fixtures.ports import free_port
 from tests.fixtures.process import ServerProcess
-from tests.www.dashboard_lab import running_hub
 from tests.www.test_dashboard_browser import (
     DESKTOP,
     PHONE,
@@ -128,48 +127,67 @@ async def test_node_page(browser: Browser, central: tuple[Hub, str, str, Fleet])
     await page.screenshot(path=str(SCREENSHOTS / "node.png"), full_page=True)
 
 
-@asynccontextmanager
-async def settled_heap() -> AsyncIterator[None]:
-    """The heap as `homelab-hub run` keeps it once started (`settle_heap`: start-up objects frozen out of garbage
-    collection), and the test process's own settings back after: this hub runs inside pytest, whose heap by this
-    point of a full run holds every earlier test's objects."""
-    thresholds = gc.get_threshold()
-    settle_heap()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
-        gc.set_threshold(*thresholds)
-
-
 async def test_time_to_interactive_of_a_50_node_fleet(browser: Browser, tmp_path: Path) -> None:
-    """50 nodes of 50 host entities each and 200 containers (4 a node, 3 entities each): 3,100 entities, cold."""
-    async with running_hub(tmp_path) as lab, settled_heap():
-        for index in range(50):
-            add_fleet_node(lab.core, index, containers=4, extra=42)
-        page = await _page(browser, DESKTOP)
-        requests = Requests(page)
-        await page.add_init_script(f"localStorage.setItem('homelab-hub.token', {lab.token!r})")
-        timings = []
-        for _ in range(3):
-            await page.goto(lab.url + "/")
-            await expect(page.locator("html[data-ready='1']")).to_have_count(1)
-            timings.append(await page.evaluate("window.hubReadyMs"))
-        rows = await page.locator("tr.fleet-row").count()
-        entities = len(lab.core.states.all())
-        median = statistics.median(timings)
-        history = len([u for u in requests.urls if "/api/history/period" in u]) / 3
-        sparklines = len([u for u in requests.urls if "/api/hub/sparklines" in u]) / 3
-        print(
-            f"fleet time to interactive, {rows} nodes, {entities} entities: cold {timings[0]:.0f} ms, "
-            f"median {median:.0f} ms of {[round(t) for t in timings]}; history requests per view {history:g}, "
-            f"sparkline requests per view {sparklines:g}"
-        )
-        assert rows == 51
-        assert entities >= 3100
-        assert timings[0] < 1500
-        assert median < 1500
-        assert (history, sparklines) == (1, 1)
+    """50 nodes of 50 host entities each and 200 containers (4 a node, 3 entities each): 3,100 entities ingested over
+    MQTT by a `homelab-hub run` process of its own, as a central hub runs (a hub inside pytest shares a heap and a
+    loop with every earlier test of the run); the browser's first visit is the cold figure."""
+    with throwaway_broker(tmp_path, _FLEET_BROKER) as broker:
+        await _measure_fleet(browser, tmp_path, broker.port)
+
+
+# 50 nodes starting in the same second publish ~12,400 messages at once: past the 1,000 that Mosquitto queues for
+# one subscriber by default, it drops the rest for the hub ("Outgoing messages are being dropped"). A broker for a
+# fleet that can start together lifts the limit (docs/mqtt.md); this figure is the dashboard's, not the broker's.
+_FLEET_BROKER = "max_queued_messages 0\n"
+
+
+async def _measure_fleet(browser: Browser, tmp_path: Path, port: int) -> None:
+    hub = HubProcess(tmp_path, integrations=f"  - platform: mqtt\n    port: {port}\n    discovery: true\n")
+    await asyncio.to_thread(hub.start)
+    try:
+        async with publishing_fleet(port, 50, containers=4, extra=42):
+            await _fleet_recorded(hub, 50)
+            page = await _page(browser, DESKTOP)
+            requests = Requests(page)
+            await page.add_init_script(f"localStorage.setItem('homelab-hub.token', {hub.token!r})")
+            timings = []
+            for _ in range(3):
+                await page.goto(hub.url + "/")
+                await expect(page.locator("html[data-ready='1']")).to_have_count(1)
+                timings.append(await page.evaluate("window.hubReadyMs"))
+            rows = await page.locator("tr.fleet-row").count()
+            entities = len(await asyncio.to_thread(hub.get, "/api/states"))
+    finally:
+        await asyncio.to_thread(hub.stop)
+    median = statistics.median(timings)
+    history = len([u for u in requests.urls if "/api/history/period" in u]) / 3
+    sparklines = len([u for u in requests.urls if "/api/hub/sparklines" in u]) / 3
+    print(
+        f"fleet time to interactive, {rows} nodes, {entities} entities: cold {timings[0]:.0f} ms, "
+        f"median {median:.0f} ms of {[round(t) for t in timings]}; history requests per view {history:g}, "
+        f"sparkline requests per view {sparklines:g}"
+    )
+    assert rows == 51
+    assert entities >= 3100
+    assert timings[0] < 1500
+    assert median < 1500
+    assert (history, sparklines) == (1, 1)
+    assert unexpected_errors(hub.log()) == []
+
+
+async def _fleet_recorded(hub: HubProcess, nodes: int) -> None:
+    """Until the hub's recorder has written the last entity each node publishes (a node's messages arrive in order):
+    the page is opened on a hub that has taken the fleet in, not one still writing its first 3,100 rows."""
+    last = ",".join(f"sensor.n{index}_docker_app3_memory" for index in range(nodes))
+
+    def recorded() -> int:
+        answer = hub.get(f"/api/history/period?filter_entity_id={last}&minimal_response&no_attributes")
+        return len([rows for rows in answer or [] if rows])
+
+    async def every_node_recorded() -> bool:
+        return await asyncio.to_thread(recorded) == nodes
+
+    await eventually(every_node_recorded, 60, f"the last entity of each of the {nodes} nodes recorded")
 
 
 async def test_fleet_on_a_phone(browser: Browser, central: tuple[Hub, str, str, Fleet]) -> None:
