@@ -14,7 +14,7 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from hub.core import Core, RegistryEntry, State, clock
+from hub.core import Core, RegistryEntry, State, clock, finite_number
 
 from .keys import CONTROL, CORE, SETTINGS
 from .responses import json_message, json_response
@@ -73,13 +73,7 @@ def _bar_starts(now: datetime, period: timedelta) -> list[float]:
 
 
 def _number(state: State | None) -> float | None:
-    if state is None:
-        return None
-    try:
-        value = float(state.state)
-    except ValueError:
-        return None
-    return value if value == value else None
+    return None if state is None else finite_number(state.state)
 
 
 def live_check(core: Core, check: CheckEntities, *, public: bool) -> dict[str, Any]:

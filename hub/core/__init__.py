@@ -7,9 +7,11 @@ from .entity import (
     DeviceInfo,
     EntityDescription,
     EntityDetails,
+    ItemField,
     Platform,
     StateValue,
     entity_id_for,
+    finite_number,
     slugify,
 )
 from .errors import HubError, InvalidEntityId, InvalidState, ServiceNotFound, ServiceValidationError, Unavailable
@@ -67,6 +69,7 @@ __all__ = [
     "HubError",
     "InvalidEntityId",
     "InvalidState",
+    "ItemField",
     "Lifecycle",
     "Platform",
     "RegistryEntry",
@@ -81,6 +84,7 @@ __all__ = [
     "Unavailable",
     "Unsubscribe",
     "entity_id_for",
+    "finite_number",
     "slugify",
     "split_entity_id",
     "ulid",

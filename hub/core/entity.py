@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
@@ -14,9 +15,11 @@ __all__ = [
     "DeviceInfo",
     "EntityDescription",
     "EntityDetails",
+    "ItemField",
     "Platform",
     "StateValue",
     "entity_id_for",
+    "finite_number",
     "slugify",
 ]
 
@@ -110,3 +113,36 @@ class EntityDescription(Generic[_SnapT]):
 
     def name_for(self, instance: str) -> str:
         return self.name.format(instance=instance) if instance else self.name
+
+
+def finite_number(value: object) -> float | None:
+    """A state or a reading as a finite float (`"21.5"`, `21.5`), or None for anything else: text that is no number,
+    NaN, an infinity, a bool, None (Home Assistant's rule for what a numeric state is)."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+@dataclass(frozen=True, slots=True)
+class ItemField(Generic[_SnapT]):
+    """One field of each item of a snapshot's collection (disks, pools, GPUs, UPSes), as a description's
+    `instances` and `value`: an entity per item that has the field (not None), whose value is the field.
+
+    `items` gives the collection by instance key; an item is read by key when it is a mapping, else by attribute.
+    """
+
+    items: Callable[[_SnapT], Mapping[str, Any]]
+    name: str
+
+    def instances(self, snapshot: _SnapT) -> list[str]:
+        return [key for key, item in self.items(snapshot).items() if self._read(item) is not None]
+
+    def value(self, snapshot: _SnapT, key: str) -> StateValue:
+        return self._read(self.items(snapshot)[key])  # type: ignore[no-any-return]
+
+    def _read(self, item: Any) -> Any:
+        return item.get(self.name) if isinstance(item, Mapping) else getattr(item, self.name)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hub.core import DeviceInfo, EntityDescription, StateValue
+from hub.core import DeviceInfo, EntityDescription, ItemField, StateValue
 
 from .readers import GpuReading
 
@@ -30,24 +30,17 @@ def _device(snapshot: GpuSnapshot, key: str) -> DeviceInfo:
     )
 
 
-def _field(name: str) -> tuple[Callable[[GpuSnapshot], list[str]], Callable[[GpuSnapshot, str], StateValue]]:
-    def instances(snapshot: GpuSnapshot) -> list[str]:
-        return [key for key, gpu in snapshot.gpus.items() if getattr(gpu, name) is not None]
-
-    def value(snapshot: GpuSnapshot, key: str) -> StateValue:
-        found: StateValue = getattr(snapshot.gpus[key], name)
-        return found
-
-    return instances, value
+def _gpus(snapshot: GpuSnapshot) -> Mapping[str, Any]:
+    return snapshot.gpus
 
 
 def _entity(key: str, name: str, field: str, **options: Any) -> EntityDescription[GpuSnapshot]:
-    instances, value = _field(field)
+    read = ItemField(_gpus, field)
     return EntityDescription(
         key=f"gpu_{{instance}}_{key}",
         name=name,
-        value=value,
-        instances=instances,
+        value=read.value,
+        instances=read.instances,
         device=_device,
         state_class="measurement",
         **options,
@@ -69,7 +62,7 @@ ENTITIES: tuple[EntityDescription[GpuSnapshot], ...] = (
         key="gpu_{instance}_memory_percent",
         name="Memory used %",
         value=_memory_percent,
-        instances=_field("memory_total")[0],
+        instances=ItemField(_gpus, "memory_total").instances,
         device=_device,
         unit="%",
         state_class="measurement",

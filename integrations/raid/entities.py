@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from hub.core import DeviceInfo, EntityDescription, StateValue
+from hub.core import DeviceInfo, EntityDescription, ItemField, StateValue
 
 from .mdstat import MdArray
 from .zfs import Pool
@@ -83,22 +83,6 @@ def _scrub_days(snapshot: RaidSnapshot, name: str) -> StateValue:
     return None if last is None else round((snapshot.read_at - last).total_seconds() / 86400, 1)
 
 
-def _of_array(field: str) -> Callable[[RaidSnapshot, str], StateValue]:
-    def value(snapshot: RaidSnapshot, name: str) -> StateValue:
-        found: StateValue = getattr(snapshot.arrays[name], field)
-        return found
-
-    return value
-
-
-def _of_pool(field: str) -> Callable[[RaidSnapshot, str], StateValue]:
-    def value(snapshot: RaidSnapshot, name: str) -> StateValue:
-        found: StateValue = getattr(snapshot.pools[name], field)
-        return found
-
-    return value
-
-
 def _failed_count(snapshot: RaidSnapshot, name: str) -> StateValue:
     return len(snapshot.arrays[name].failed)
 
@@ -113,11 +97,12 @@ def _pool_problem(snapshot: RaidSnapshot, name: str) -> StateValue:
     return pool.health != "ONLINE" or bool(pool.errors)
 
 
-def _pools_having(field: str) -> Callable[[RaidSnapshot], list[str]]:
-    def instances(snapshot: RaidSnapshot) -> list[str]:
-        return [name for name, pool in snapshot.pools.items() if getattr(pool, field) is not None]
+def _array_items(snapshot: RaidSnapshot) -> Mapping[str, Any]:
+    return snapshot.arrays
 
-    return instances
+
+def _pool_items(snapshot: RaidSnapshot) -> Mapping[str, Any]:
+    return snapshot.pools
 
 
 ENTITIES: tuple[EntityDescription[RaidSnapshot], ...] = (
@@ -150,7 +135,7 @@ ENTITIES: tuple[EntityDescription[RaidSnapshot], ...] = (
     EntityDescription(
         key="md_{instance}_sync_progress",
         name="Repair progress",
-        value=_of_array("progress"),
+        value=ItemField(_array_items, "progress").value,
         instances=_arrays,
         device=_array_device,
         unit="%",
@@ -160,7 +145,7 @@ ENTITIES: tuple[EntityDescription[RaidSnapshot], ...] = (
     EntityDescription(
         key="zpool_{instance}_health",
         name="Health",
-        value=_of_pool("health"),
+        value=ItemField(_pool_items, "health").value,
         instances=_pools,
         attributes=_pool_attributes,
         device=_pool_device,
@@ -178,8 +163,8 @@ ENTITIES: tuple[EntityDescription[RaidSnapshot], ...] = (
     EntityDescription(
         key="zpool_{instance}_capacity",
         name="Capacity used",
-        value=_of_pool("capacity_percent"),
-        instances=_pools_having("capacity_percent"),
+        value=ItemField(_pool_items, "capacity_percent").value,
+        instances=ItemField(_pool_items, "capacity_percent").instances,
         device=_pool_device,
         unit="%",
         state_class="measurement",
@@ -187,8 +172,8 @@ ENTITIES: tuple[EntityDescription[RaidSnapshot], ...] = (
     EntityDescription(
         key="zpool_{instance}_fragmentation",
         name="Fragmentation",
-        value=_of_pool("fragmentation_percent"),
-        instances=_pools_having("fragmentation_percent"),
+        value=ItemField(_pool_items, "fragmentation_percent").value,
+        instances=ItemField(_pool_items, "fragmentation_percent").instances,
         device=_pool_device,
         unit="%",
         state_class="measurement",
@@ -197,8 +182,8 @@ ENTITIES: tuple[EntityDescription[RaidSnapshot], ...] = (
     EntityDescription(
         key="zpool_{instance}_errors",
         name="Errors",
-        value=_of_pool("errors"),
-        instances=_pools_having("errors"),
+        value=ItemField(_pool_items, "errors").value,
+        instances=ItemField(_pool_items, "errors").instances,
         device=_pool_device,
         state_class="measurement",
         icon="mdi:alert-circle",
@@ -207,7 +192,7 @@ ENTITIES: tuple[EntityDescription[RaidSnapshot], ...] = (
         key="zpool_{instance}_last_scrub",
         name="Days since scrub",
         value=_scrub_days,
-        instances=_pools_having("last_scrub"),
+        instances=ItemField(_pool_items, "last_scrub").instances,
         device=_pool_device,
         unit="d",
         state_class="measurement",

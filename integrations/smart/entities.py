@@ -6,11 +6,11 @@ A disk gets only the entities its readings have; an unsupported device gets its 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hub.core import DeviceInfo, EntityDescription, StateValue
+from hub.core import DeviceInfo, EntityDescription, ItemField, StateValue
 
 from .parser import DiskReading
 
@@ -64,21 +64,19 @@ def _device(snapshot: SmartSnapshot, key: str) -> DeviceInfo:
     )
 
 
-def _field(name: str) -> tuple[Callable[[SmartSnapshot], list[str]], Callable[[SmartSnapshot, str], StateValue]]:
-    def instances(snapshot: SmartSnapshot) -> list[str]:
-        return [key for key, disk in snapshot.disks.items() if getattr(disk, name) is not None]
-
-    def value(snapshot: SmartSnapshot, key: str) -> StateValue:
-        found: StateValue = getattr(snapshot.disks[key], name)
-        return found
-
-    return instances, value
+def _disks(snapshot: SmartSnapshot) -> Mapping[str, Any]:
+    return snapshot.disks
 
 
 def _number(key: str, name: str, field: str, **options: Any) -> EntityDescription[SmartSnapshot]:
-    instances, value = _field(field)
+    read = ItemField(_disks, field)
     return EntityDescription(
-        key=f"smart_{{instance}}_{key}", name=name, value=value, instances=instances, device=_device, **options
+        key=f"smart_{{instance}}_{key}",
+        name=name,
+        value=read.value,
+        instances=read.instances,
+        device=_device,
+        **options,
     )
 
 
@@ -97,7 +95,7 @@ ENTITIES: tuple[EntityDescription[SmartSnapshot], ...] = (
         name="SMART problem",
         platform="binary_sensor",
         value=_problem,
-        instances=_field("health")[0],
+        instances=ItemField(_disks, "health").instances,
         device=_device,
         device_class="problem",
     ),

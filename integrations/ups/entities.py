@@ -5,11 +5,11 @@ Each entity exists only for a UPS that reports its variable (a small UPS may hav
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from hub.core import DeviceInfo, EntityDescription, StateValue
+from hub.core import DeviceInfo, EntityDescription, ItemField, StateValue, finite_number
 
 __all__ = ["ENTITIES", "STATUS_WORDS", "UpsSnapshot", "status_text"]
 
@@ -50,22 +50,17 @@ def _flags(snapshot: UpsSnapshot, name: str) -> list[str]:
     return snapshot.variables[name].get("ups.status", "").split()
 
 
-def _having(variable: str) -> Any:
-    def instances(snapshot: UpsSnapshot) -> list[str]:
-        return [name for name, variables in snapshot.variables.items() if variable in variables]
-
-    return instances
+def _variables(snapshot: UpsSnapshot) -> Mapping[str, Any]:
+    return snapshot.variables
 
 
-def _number(variable: str) -> Any:
-    def value(snapshot: UpsSnapshot, name: str) -> StateValue:
-        try:
-            number = float(snapshot.variables[name][variable])
-        except (KeyError, ValueError):
-            return None
-        return number if number == number and abs(number) != float("inf") else None
+def _having(variable: str) -> Callable[[UpsSnapshot], list[str]]:
+    return ItemField(_variables, variable).instances
 
-    return value
+
+def _number(variable: str) -> Callable[[UpsSnapshot, str], StateValue]:
+    read = ItemField(_variables, variable)
+    return lambda snapshot, name: finite_number(read.value(snapshot, name))
 
 
 def _status(snapshot: UpsSnapshot, name: str) -> StateValue:

@@ -1,10 +1,23 @@
-"""Slugs and entity ids: Home Assistant's slug rules, `<platform>.<node>_<key>`, per-instance keys."""
+"""Slugs and entity ids: Home Assistant's slug rules, `<platform>.<node>_<key>`, per-instance keys; numeric states and
+per-item fields for descriptions."""
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 import pytest
 
-from hub.core import NO_INSTANCE, DeviceInfo, EntityDescription, entity_id_for, slugify, valid_entity_id
+from hub.core import (
+    NO_INSTANCE,
+    DeviceInfo,
+    EntityDescription,
+    ItemField,
+    entity_id_for,
+    finite_number,
+    slugify,
+    valid_entity_id,
+)
 
 
 @pytest.mark.parametrize(
@@ -58,3 +71,40 @@ def test_description_keys_and_names_per_instance() -> None:
 def test_device_info_as_dict_leaves_out_unset_fields() -> None:
     device = DeviceInfo(identifier="nas", name="nas", manufacturer="homelab-hub")
     assert device.as_dict() == {"identifier": "nas", "name": "nas", "manufacturer": "homelab-hub"}
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("21.5", 21.5),
+        (3, 3.0),
+        (-0.5, -0.5),
+        ("1e3", 1000.0),
+        ("nan", None),
+        ("inf", None),
+        (math.inf, None),
+        (True, None),
+        (None, None),
+        ("on", None),
+        ("", None),
+    ],
+)
+def test_finite_number_is_home_assistants_numeric_state(value: object, expected: float | None) -> None:
+    assert finite_number(value) == expected
+
+
+@dataclass
+class _Disk:
+    temperature: float | None
+
+
+def test_item_field_makes_an_entity_per_item_having_the_field() -> None:
+    """Read by attribute from objects and by key from mappings; an item without the field gets no entity."""
+    disks = ItemField(lambda snapshot: snapshot["disks"], "temperature")
+    ups = ItemField(lambda snapshot: snapshot["ups"], "battery.charge")
+    snapshot = {
+        "disks": {"sda": _Disk(35.0), "sdb": _Disk(None)},
+        "ups": {"rack": {"battery.charge": "97"}, "desk": {}},
+    }
+    assert (disks.instances(snapshot), disks.value(snapshot, "sda")) == (["sda"], 35.0)
+    assert (ups.instances(snapshot), ups.value(snapshot, "rack")) == (["rack"], "97")
