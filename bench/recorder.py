@@ -25,7 +25,7 @@ from hub.config.models.recorder import RecorderConfig
 from hub.config.validation import Secret
 from hub.core import Core, DeviceInfo
 from hub.health import HealthRegistry
-from hub.recorder import Recorder
+from hub.sinks.recorder import Recorder
 
 ENTITIES = 500
 TARGETS = {"sqlite_rows_per_s": 20_000, "postgres_rows_per_s": 15_000, "history_24h_ms": 50}

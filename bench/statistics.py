@@ -21,7 +21,7 @@ from hub.config.models.recorder import RecorderConfig
 from hub.core import Core, DeviceInfo
 from hub.core.clock import FakeClock, set_clock
 from hub.health import HealthRegistry
-from hub.recorder import Recorder
+from hub.sinks.recorder import Recorder
 
 _MEASUREMENT = {"state_class": "measurement", "unit_of_measurement": "ms"}
 

@@ -28,7 +28,7 @@ def prepare_process() -> None:
     # `Model` (inspect.getsource, for field comments): ~4 MB of syntax tree for a moment. Freed before the ~8 MB of
     # aiohttp and the API are loaded, that space is what they fill; loaded after them, it stayed a hole in the
     # heap, 1.6 MB of an idle hub's RSS (bench/idle.py).
-    importlib.import_module("hub.recorder")
+    importlib.import_module("hub.sinks.recorder")
 
 
 def settle_heap() -> None:

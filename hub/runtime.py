@@ -20,8 +20,8 @@ from .health import HealthRegistry
 from .health_entities import HealthEntities
 from .host import IntegrationHost
 from .integration import Integration
-from .recorder import Recorder, recorder_url
 from .scheduler import PollerSpec, spread_offsets
+from .sinks.recorder import Recorder, recorder_url
 from .version import hub_version
 
 __all__ = ["Hub"]

@@ -17,8 +17,10 @@ PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
 INTERNALS = {
     "paho-mqtt": "Client._packet_queue (hub/sinks/mqtt/client.py) and loop_read (integrations/mqtt/reader.py)",
     "aiomqtt": "the paho client under aiomqtt.Client (hub/sinks/mqtt/client.py, integrations/mqtt/reader.py)",
-    "tortoise-orm": "tortoise.context._current_context, BaseDBAsyncClient._in_transaction (hub/recorder/database.py)",
-    "aiosqlite": "Connection._execute (hub/recorder/sqlite_session.py)",
+    "tortoise-orm": (
+        "tortoise.context._current_context, BaseDBAsyncClient._in_transaction (hub/sinks/recorder/database.py)"
+    ),
+    "aiosqlite": "Connection._execute (hub/sinks/recorder/sqlite_session.py)",
 }
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from hub.core import Core
 from tests.fixtures.eventually import eventually
-from tests.recorder.recorder_helpers import count, running
+from tests.sinks.recorder.recorder_helpers import count, running
 
 
 async def test_full_batch_commits_before_the_interval(db_url: str) -> None:

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from hub.core import Core
-from hub.recorder.batch import dump_json
-from tests.recorder.recorder_helpers import count, running
+from hub.sinks.recorder.batch import dump_json
+from tests.sinks.recorder.recorder_helpers import count, running
 
 
 async def test_attributes_used_during_the_purge_stay(db_url: str) -> None:

@@ -13,7 +13,7 @@ import pytest
 from hub.backoff import set_testing
 from hub.core import Core
 from tests.fixtures.ports import free_port
-from tests.recorder.recorder_helpers import count, running
+from tests.sinks.recorder.recorder_helpers import count, running
 
 OUTAGE_S = 10.0
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime
 
-from hub.recorder.history import _iso_many
+from hub.sinks.recorder.history import _iso_many
 
 
 def test_iso_matches_datetime() -> None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from hub.core import Core
+from hub.core import Core, finite_number
 
 from .database import Database, Session
 from .queries import chunks, marks, states_at
@@ -48,7 +48,7 @@ class Source:
         time on (a check's uptime); anything else its numeric state."""
         if self.entity_id.startswith(_BINARY):
             return _ON_OFF.get(state or "")
-        return _number(state)
+        return finite_number(state)
 
 
 _BINARY: Final = "binary_sensor."
@@ -69,14 +69,6 @@ def sources(core: Core) -> list[Source]:
             unit = state.attributes.get("unit_of_measurement") or (entry.unit if entry else None)
             found.append(Source(state.entity_id, str(state_class), unit, state.name))
     return found
-
-
-def _number(state: str | None) -> float | None:
-    try:
-        value = float(state) if state is not None else None
-    except ValueError:
-        return None
-    return value if value is not None and value == value and abs(value) != float("inf") else None
 
 
 class StatisticsCompiler:
@@ -191,7 +183,7 @@ async def _summed(
     reset_marks = await _last_resets(session, {attrs for _, _, attrs in points if attrs is not None})
     mark = None
     for since, state, attrs in points:
-        value = _number(state)
+        value = finite_number(state)
         if value is None:
             continue
         new_mark = reset_marks.get(attrs)

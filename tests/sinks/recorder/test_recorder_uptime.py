@@ -10,8 +10,8 @@ import pytest
 
 from hub.core import Core
 from hub.core.clock import FakeClock, set_clock
-from hub.recorder import Recorder
-from tests.recorder.recorder_helpers import running
+from hub.sinks.recorder import Recorder
+from tests.sinks.recorder.recorder_helpers import running
 
 T0 = datetime(2026, 3, 1, 0, 0, tzinfo=UTC)
 WEB = "binary_sensor.lab_check_web"

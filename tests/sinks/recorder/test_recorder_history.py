@@ -9,8 +9,8 @@ import pytest
 
 from hub.core import Core
 from hub.core.clock import FakeClock, set_clock
-from hub.recorder.history import match_entity_ids
-from tests.recorder.recorder_helpers import count, running
+from hub.sinks.recorder.history import match_entity_ids
+from tests.sinks.recorder.recorder_helpers import count, running
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

@@ -8,7 +8,7 @@ import sqlite3
 from pathlib import Path
 
 from hub.core import Core
-from tests.recorder.recorder_helpers import running
+from tests.sinks.recorder.recorder_helpers import running
 
 
 def _rows_in_the_file_alone(db: Path, copy: Path) -> int:

@@ -9,7 +9,7 @@ from typing import Any
 from hub.config.models.recorder import RecorderConfig
 from hub.core import Core, DeviceInfo
 from hub.health import Health, HealthRegistry
-from hub.recorder import Recorder
+from hub.sinks.recorder import Recorder
 
 __all__ = ["count", "running"]
 

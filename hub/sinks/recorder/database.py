@@ -176,7 +176,7 @@ class Database:
         context = TortoiseContext()
         config = {
             "connections": {"default": self._connection_config()},
-            "apps": {"recorder": {"models": ["hub.recorder.models"], "default_connection": "default"}},
+            "apps": {"recorder": {"models": ["hub.sinks.recorder.models"], "default_connection": "default"}},
         }
         try:
             with _active(context):
