@@ -129,9 +129,9 @@ class Hub:
         # Optional sinks are imported only when configured: their client libraries cost an idle hub about
         # 6 MB of its 60 MB budget (bench/idle.py).
         if self.config.hub.redis is not None:
-            from .sinks.redis import serve_redis
+            from .sinks.redis import RedisSink
 
-            parts.append(serve_redis(self.core, self.config.hub.redis, self.health.create("redis", "sink")))
+            parts.append(RedisSink(self.core, self.config.hub.redis, self.health.create("redis", "sink")).lifespan())
         if self.config.hub.mqtt is not None:
             from .sinks.mqtt import mqtt_sink
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import aiomqtt
 import paho.mqtt.client as paho
@@ -13,8 +13,9 @@ import paho.mqtt.client as paho
 from hub.backoff import Backoff
 from hub.config.models import MqttConfig
 from hub.config.models.mqtt import MqttTls
-from hub.core import HubError, clock
+from hub.core import HubError
 from hub.health import Health
+from hub.sinks.base import reconnect_forever
 
 from .topics import Topics
 
@@ -118,6 +119,7 @@ class Connector:
         self._health = health
         self._session = session
         self._backoff = Backoff(initial=1.0, cap=60.0)
+        self._where = f"{config.host}:{config.port}"
 
     def _client(self) -> aiomqtt.Client:
         config = self._config
@@ -138,21 +140,26 @@ class Connector:
 
     async def run(self) -> None:
         """Until cancelled; on cancel, say `offline` ourselves (a clean disconnect sends no Last Will)."""
-        attempt = 0
-        where = f"{self._config.host}:{self._config.port}"
-        while True:
-            try:
-                async with self._client() as client:
-                    await self._announce(client, AVAILABLE)
-                    if attempt:
-                        _LOGGER.info("Connected to MQTT broker %s again", where)
-                    attempt = 0
-                    self._health.success()
-                    await self._serve(client)
-            except (aiomqtt.MqttError, ConnectionLost) as err:
-                attempt += 1
-                self._health.fail_now(f"MQTT broker {where}: {err}")
-            await clock.sleep(self._backoff.delay(attempt))
+        await reconnect_forever(
+            self._connection,
+            self._serve,
+            what=f"MQTT broker {self._where}",
+            health=self._health,
+            backoff=self._backoff,
+            lost=(aiomqtt.MqttError, ConnectionLost),
+            report=self._report,
+        )
+
+    @contextlib.asynccontextmanager
+    async def _connection(self) -> AsyncIterator[aiomqtt.Client]:
+        """Connected, with the Last Will set, and `online` announced."""
+        async with self._client() as client:
+            await self._announce(client, AVAILABLE)
+            self._health.success()
+            yield client
+
+    def _report(self, err: Exception) -> None:
+        self._health.fail_now(f"MQTT broker {self._where}: {err}")
 
     async def _serve(self, client: aiomqtt.Client) -> None:
         try:

@@ -2,6 +2,6 @@
 
 from .errors import RedisSinkError, RedisTimeout, RedisUnavailable
 from .keys import RedisKeys
-from .sink import RedisSink, serve_redis
+from .sink import RedisSink
 
-__all__ = ["RedisKeys", "RedisSink", "RedisSinkError", "RedisTimeout", "RedisUnavailable", "serve_redis"]
+__all__ = ["RedisKeys", "RedisSink", "RedisSinkError", "RedisTimeout", "RedisUnavailable"]

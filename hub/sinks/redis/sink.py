@@ -23,13 +23,14 @@ from hub.config.models import RedisConfig
 from hub.core import MATCH_ALL, Core, Event, clock
 from hub.health import Health
 from hub.jsonenc import event_json
+from hub.sinks.base import reconnect_forever
 
 from .errors import RedisTimeout, RedisUnavailable
 from .keys import RedisKeys
 from .pending import Batch, PendingWrites
 from .state_cache import StateJsonCache
 
-__all__ = ["RedisSink", "serve_redis"]
+__all__ = ["RedisSink"]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -57,13 +58,6 @@ for type_size, event_size in string.gmatch(ARGV[3], '(%d+),(%d+)') do
 end
 return count
 """
-
-
-@contextlib.asynccontextmanager
-async def serve_redis(core: Core, config: RedisConfig, health: Health) -> AsyncIterator[RedisSink]:
-    """Run the Redis sink for the length of the block (the runtime's part)."""
-    async with RedisSink(core, config, health).lifespan() as sink:
-        yield sink
 
 
 class RedisSink:
@@ -120,26 +114,20 @@ class RedisSink:
         self._wake.set()
 
     async def _run(self) -> None:
-        attempt = 0
-        while True:
-            try:
-                async with self._connect() as client:
-                    await self._resync(client)
-                    attempt = 0
-                    await self._write_forever(client)
-            except RedisUnavailable as err:
-                self._report(err)
-            except Exception as err:
-                # A bug here must not end the sink for the rest of the hub's life: log it, retry like an outage.
-                _LOGGER.exception("Redis sink writer failed unexpectedly")
-                self._health.failure(f"unexpected error: {type(err).__name__}")
-            self._connected = False
-            attempt += 1
-            await clock.sleep(self._backoff.delay(attempt))
+        await reconnect_forever(
+            self._connection,
+            self._write_forever,
+            what=f"Redis at {self._target}",
+            health=self._health,
+            backoff=self._backoff,
+            lost=(RedisUnavailable,),
+            report=self._report,
+        )
 
     @contextlib.asynccontextmanager
-    async def _connect(self) -> AsyncIterator[Redis]:
-        """A fresh client per connection; every library error inside the block becomes `RedisUnavailable`."""
+    async def _connection(self) -> AsyncIterator[Redis]:
+        """A fresh client per connection, proven by rewriting the states hash; every library error inside the block
+        becomes `RedisUnavailable`."""
         timeout = self._config.timeout.total_seconds()
         # The library's own retries are off: this sink retries with its backoff and resyncs after each failure.
         client = Redis.from_url(
@@ -150,12 +138,14 @@ class RedisSink:
             client_name="homelab-hub",
         )
         try:
+            await self._resync(client)
             yield client
         except RedisTimeoutError as err:
             raise RedisTimeout(f"Redis at {self._target} did not answer within {timeout:g}s") from err
         except (RedisError, OSError) as err:
             raise RedisUnavailable(f"Redis at {self._target}: {err}") from err
         finally:
+            self._connected = False
             with contextlib.suppress(RedisError, OSError):
                 await client.aclose()
 
