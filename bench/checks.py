@@ -5,7 +5,8 @@ Run: .venv/bin/python -m bench.checks [--checks 1000] [--interval 60] [--seconds
 
 The targets run in another process (an HTTP server that is also the TCP target, an HTTPS server with a
 certificate made by trustme for the TLS checks) beside a dnsmasq and 127.0.0.1 for ping, so their cost is not the
-hub's. The hub runs in this process with its recorder (SQLite in a temporary directory) and the checks
+hub's. The hub runs in this process, tuned as `homelab-hub run` tunes its own (hub/process.py: malloc arenas, the
+garbage collector's heap settled once started), with its recorder (SQLite in a temporary directory) and the checks
 integration: 40 % http, 25 % tcp, 15 % tls, 10 % dns, 10 % ping. CPU is this process's user+system time over the
 measured window (after the first interval, when every check has started), as % of one core; RSS added is VmRSS
 at the end less VmRSS once the hub runs, before the first attempt; spread is the most attempts started in any one
@@ -32,6 +33,7 @@ import trustme
 
 from hub.config import load_config
 from hub.core import clock
+from hub.process import prepare_process, settle_heap
 from hub.runtime import Hub
 from integrations.checks import Checks
 from integrations.checks.integration import Checks as ChecksIntegration
@@ -147,6 +149,7 @@ async def _measure(directory: Path, interval: int, seconds: float, profile: Path
     available = {"checks": Checks}
     hub = Hub(load_config(directory, available), available)
     async with hub.lifespan():
+        settle_heap()  # as `homelab-hub run` does once started
         began = clock.monotonic()
         rss_before = _rss_mib()
         await asyncio.sleep(interval + 1)  # every check has made its first attempt
@@ -186,6 +189,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=150)
     parser.add_argument("--profile", type=Path, help="write a cProfile of the measured window (main thread) here")
     args = parser.parse_args()
+    prepare_process()
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
         ports = {"http": _free_port(), "https": _free_port(), "dns": _free_port()}
