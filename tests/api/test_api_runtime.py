@@ -12,8 +12,10 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from hub.api.app import TOKEN_SYNC_INTERVAL
 from hub.config import load_config
 from hub.runtime import Hub
+from tests.fixtures.eventually import eventually
 from tests.fixtures.ports import free_port
 
 
@@ -72,8 +74,12 @@ async def test_first_start_link_then_cli_tokens(tmp_path: Path, caplog: pytest.L
 
         revoked = await asyncio.to_thread(_cli, "token", "revoke", "laptop", "-c", str(directory))
         assert revoked.returncode == 0
-        await asyncio.sleep(2.5)
-        assert (await session.get(f"{base}/api/", headers=laptop_headers)).status == 401
+
+        async def refused() -> bool:
+            return (await session.get(f"{base}/api/", headers=laptop_headers)).status == 401
+
+        # The running hub reads the token file again every TOKEN_SYNC_INTERVAL (2 s).
+        await eventually(refused, 2 * TOKEN_SYNC_INTERVAL + 1, "the revoked token refused")
         again = await asyncio.to_thread(_cli, "token", "revoke", "laptop", "-c", str(directory))
         assert again.returncode == 1
         assert "No token named 'laptop'" in again.stderr
