@@ -6,6 +6,7 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,11 @@ def rule(**fields: Any) -> AlertRule:
 async def settle(receiver: Receiver, count: int) -> None:
     # 10 s: the first delivery of a process imports Apprise (~1 s alone, past 3 s once on a loaded machine).
     await eventually(lambda: len(receiver.requests) >= count, 10, f"{count} requests at the receiver")
+
+
+async def _after_a_second(fake_clock: FakeClock, receiver: Receiver, count: int) -> bool:
+    await fake_clock.advance(1)
+    return len(receiver.requests) >= count
 
 
 @pytest.fixture
@@ -224,9 +230,11 @@ async def test_failing_webhook_is_retried_and_never_blocks_the_bus(
     )
     async with AlertEngine(core, [hot], DEVICE).lifespan() as engine:
         core.states.set("sensor.nas_cpu", "90")
-        for attempt in range(1, ATTEMPTS + 1):
-            await settle(rec, attempt)
-            await fake_clock.advance(1)
+        await settle(rec, 1)
+        for attempt in range(2, ATTEMPTS + 1):
+            # Time moves on until the next try arrives: the receiver has a request a moment before the runner,
+            # back from it, sleeps its backoff, and time moved before that sleep began would never wake it.
+            await eventually(partial(_after_a_second, fake_clock, rec, attempt), 10, f"try {attempt} at the receiver")
         await engine.runner.drain()
         assert len(rec.requests) == ATTEMPTS
         assert engine.runner.failures == ATTEMPTS
