@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 import statistics
 import time
@@ -34,7 +35,10 @@ from tests.www.dashboard_lab import (
     seed_many,
 )
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+SCREENSHOTS = Path(os.environ.get("HUB_SCREENSHOTS") or "/tmp/homelab-hub-screenshots").resolve()
+"""Where the browser tests save their screenshots: docs/screenshots only when asked (HUB_SCREENSHOTS), so that a
+test run never rewrites files of the checkout."""
+SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 CHROMIUM_ARGS = [
