@@ -78,7 +78,7 @@ async def test_first_start_link_then_cli_tokens(tmp_path: Path, caplog: pytest.L
         async def refused() -> bool:
             return (await session.get(f"{base}/api/", headers=laptop_headers)).status == 401
 
-        # The running hub reads the token file again every TOKEN_SYNC_INTERVAL (2 s).
+        # The running hub reads the token file again every TOKEN_SYNC_INTERVAL.
         await eventually(refused, 2 * TOKEN_SYNC_INTERVAL + 1, "the revoked token refused")
         again = await asyncio.to_thread(_cli, "token", "revoke", "laptop", "-c", str(directory))
         assert again.returncode == 1
